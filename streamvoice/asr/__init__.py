@@ -1,0 +1,1 @@
+"""Streaming speech recognition: VAD, Whisper backends, the streaming chunker and its events."""

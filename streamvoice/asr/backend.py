@@ -1,0 +1,61 @@
+"""The one small interface every Whisper backend implements (CTranslate2 now, MLX later).
+
+Backends are synchronous and know nothing of streams: audio in, words out. They are called from
+the engine's worker thread, never from the event loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+import numpy as np
+
+from streamvoice.asr.events import Word
+
+
+@dataclass(frozen=True, slots=True)
+class DecodeRequest:
+    """One decode of a window of audio, produced by a stream and run by the engine."""
+
+    audio: np.ndarray = field(repr=False)  # float32 mono 16 kHz, at most 30 s
+    offset_s: float  # stream time of audio[0]; word times returned are stream times
+    prompt: str  # committed text to condition on ("" for none)
+    language: str | None  # ISO code, or None to detect
+    task: Literal["transcribe", "translate"]
+    word_timestamps: bool
+    kind: Literal["partial", "final"]  # final decodes run before partials
+    stream_id: str = ""  # who asked (for fairness); set by the owner
+    utterance: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    text: str
+    start_s: float
+    end_s: float
+    words: tuple[Word, ...]
+    avg_logprob: float
+    no_speech_prob: float
+    compression_ratio: float
+
+
+@dataclass(frozen=True, slots=True)
+class DecodeResult:
+    segments: tuple[Segment, ...]
+    language: str
+    language_probability: float
+    compute_s: float  # wall seconds the backend spent
+
+
+class AsrBackend(Protocol):
+    """A loaded Whisper model. ``decode`` may be called from one worker thread at a time."""
+
+    name: str
+    multilingual: bool
+
+    def decode(self, request: DecodeRequest) -> DecodeResult: ...
+
+    def decode_batch(self, requests: list[DecodeRequest]) -> list[DecodeResult]:
+        """Several windows at once; backends that gain nothing loop over ``decode``."""
+        ...

@@ -1,0 +1,1 @@
+"""Command-line faces of streamvoice; each subcommand lives in its own module."""

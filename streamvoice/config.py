@@ -1,0 +1,131 @@
+"""One configuration object, built once at the edge (CLI) and passed down.
+
+Precedence: defaults < ``STREAMVOICE_*`` environment < CLI flags. Nothing below the CLI reads the
+environment: modules receive the sections of :class:`Config` they need.
+
+Environment names: ``STREAMVOICE_MODELS`` sets the model directory; any other field is
+``STREAMVOICE_<SECTION>__<FIELD>`` (for example ``STREAMVOICE_SERVER__PORT=9000``,
+``STREAMVOICE_ASR__MODEL=whisper-tiny.en``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+ENV_PREFIX = "STREAMVOICE_"
+
+
+def default_models_dir() -> Path:
+    """The user's cache directory, as XDG says (no extra dependency for one path)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "streamvoice" / "models"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ModelsConfig(_Section):
+    dir: Path = Field(default_factory=default_models_dir, description="where installed models live")
+    hub_timeout_s: float = Field(8.0, description="how long to wait for a model hub before failing")
+
+
+class AsrConfig(_Section):
+    model: str = Field("whisper-base", description="model name from `streamvoice models list`")
+    backend: Literal["auto", "ctranslate2", "mlx"] = "auto"
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    compute_type: str = Field("auto", description="ctranslate2 compute type; auto = int8 on CPU, float16 on CUDA")
+    threads: int = Field(0, ge=0, description="intra-op threads; 0 = number of cores")
+    language: str = Field("auto", description="'auto' or an ISO code such as 'en'")
+    task: Literal["transcribe", "translate"] = "transcribe"
+    vad_aggressiveness: int = Field(2, ge=0, le=3)
+    end_of_speech_ms: int = Field(600, ge=100, le=5000)
+    partial_interval_ms: int = Field(500, ge=100, le=5000, description="cadence of re-decoding for partials")
+    max_utterance_s: float = Field(30.0, ge=2.0, le=120.0)
+    beam_size: int = Field(1, ge=1, le=8)
+
+
+class TtsConfig(_Section):
+    model: str = "kokoro-82m"
+    backend: Literal["auto", "onnxruntime", "mlx"] = "auto"
+    voice: str = "af_heart"
+    speed: float = Field(1.0, ge=0.5, le=2.0)
+    threads: int = Field(0, ge=0, description="intra-op threads; 0 = number of cores")
+    frame_ms: int = Field(60, ge=20, le=200, description="size of audio frames sent to clients")
+
+
+class ServerConfig(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8765, ge=0, le=65535)
+    max_sessions: int = Field(32, ge=1)
+    token: str | None = Field(None, description="if set, clients must present it (hello or Authorization)")
+    allowed_origins: tuple[str, ...] = Field((), description="browser Origins allowed; empty = same host only")
+    max_frame_bytes: int = Field(1 << 20, ge=1024)
+    max_text_chars: int = Field(20_000, ge=100)
+    max_messages_per_s: int = Field(200, ge=10)
+    max_audio_lead_ms: int = Field(1500, ge=100, description="TTS audio sent ahead of the client's playback")
+    max_asr_lag_ms: int = Field(6000, ge=500, description="past this, the oldest unprocessed audio is dropped")
+    slow_client_timeout_s: float = Field(10.0, gt=0)
+    shutdown_timeout_s: float = Field(10.0, gt=0)
+    web_root: Path | None = Field(None, description="caption page folder; default clients/web")
+
+
+class Config(_Section):
+    models: ModelsConfig = Field(default_factory=ModelsConfig)
+    asr: AsrConfig = Field(default_factory=AsrConfig)
+    tts: TtsConfig = Field(default_factory=TtsConfig)
+    server: ServerConfig = Field(default_factory=ServerConfig)
+    log_level: str = "INFO"
+
+
+class ConfigError(ValueError):
+    """A setting has a bad value; the message names the setting and what is allowed."""
+
+
+def _env_layer(env: Mapping[str, str]) -> dict[str, Any]:
+    layer: dict[str, Any] = {}
+    for key, value in env.items():
+        if not key.startswith(ENV_PREFIX):
+            continue
+        name = key[len(ENV_PREFIX) :].lower()
+        if name == "models":
+            layer.setdefault("models", {})["dir"] = value
+        elif name == "log_level":
+            layer["log_level"] = value
+        elif "__" in name:
+            section, field = name.split("__", 1)
+            if section in Config.model_fields and field:
+                value_any: Any = value
+                if field == "allowed_origins":
+                    value_any = tuple(v.strip() for v in value.split(",") if v.strip())
+                layer.setdefault(section, {})[field] = value_any
+    return layer
+
+
+def _merge(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in top.items():
+        if value is None:
+            continue
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def load_config(env: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None) -> Config:
+    """Build the config from environment and CLI overrides (``{"server": {"port": 9000}}``)."""
+    data = _merge(_env_layer(env if env is not None else os.environ), overrides or {})
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"invalid configuration ({problems}); fix the flag or STREAMVOICE_* variable") from None

@@ -1,0 +1,1 @@
+"""Streaming speech synthesis: segmenter, G2P, Kokoro backends, voices."""
