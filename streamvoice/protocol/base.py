@@ -35,9 +35,7 @@ def _check_rate(value: int) -> int:
 UInt = Annotated[int, Field(ge=0, le=MAX_SAFE_INT)]
 
 #: Sample rate in Hz, one of :data:`SAMPLE_RATES` (an integer: ``16000.0`` is rejected).
-SampleRate = Annotated[
-    int, AfterValidator(_check_rate), Field(json_schema_extra={"enum": list(SAMPLE_RATES)})
-]
+SampleRate = Annotated[int, AfterValidator(_check_rate), Field(json_schema_extra={"enum": list(SAMPLE_RATES)})]
 
 #: PCM encodings: 16-bit signed little-endian integers or 32-bit little-endian floats.
 Encoding = Literal["pcm_s16le", "pcm_f32le"]

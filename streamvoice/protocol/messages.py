@@ -35,9 +35,7 @@ from streamvoice.protocol.messages_server import (
 )
 
 ClientMessage = Hello | Audio | AudioEnd | Text | Cancel | ClientFlow | Configure | Ping | Bye
-ServerMessage = (
-    Ready | Speech | Partial | Final | TtsAudio | TtsDone | ServerFlow | ErrorMessage | Pong | Bye
-)
+ServerMessage = Ready | Speech | Partial | Final | TtsAudio | TtsDone | ServerFlow | ErrorMessage | Pong | Bye
 AnyMessage = ClientMessage | ServerMessage
 
 CLIENT_ADAPTER: TypeAdapter[ClientMessage] = TypeAdapter(
