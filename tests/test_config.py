@@ -1,0 +1,40 @@
+"""Config precedence: defaults < environment < CLI overrides, with clear errors."""
+
+from pathlib import Path
+
+import pytest
+
+from streamvoice.config import ConfigError, load_config
+
+
+def test_defaults_when_nothing_is_set() -> None:
+    config = load_config(env={})
+    assert config.server.port == 8765
+    assert config.asr.model == "whisper-base"
+    assert config.tts.voice == "af_heart"
+
+
+def test_environment_overrides_defaults() -> None:
+    config = load_config(
+        env={"STREAMVOICE_MODELS": "/m", "STREAMVOICE_SERVER__PORT": "9001", "STREAMVOICE_ASR__LANGUAGE": "de",
+             "STREAMVOICE_SERVER__ALLOWED_ORIGINS": "http://a, http://b", "OTHER": "x"}
+    )
+    assert config.models.dir == Path("/m")
+    assert config.server.port == 9001
+    assert config.asr.language == "de"
+    assert config.server.allowed_origins == ("http://a", "http://b")
+
+
+def test_cli_overrides_environment() -> None:
+    config = load_config(env={"STREAMVOICE_SERVER__PORT": "9001"}, overrides={"server": {"port": 9002}})
+    assert config.server.port == 9002
+
+
+def test_bad_value_names_the_setting() -> None:
+    with pytest.raises(ConfigError, match=r"server\.port"):
+        load_config(env={"STREAMVOICE_SERVER__PORT": "not-a-port"})
+
+
+def test_unknown_field_is_an_error() -> None:
+    with pytest.raises(ConfigError, match="asr.modle"):
+        load_config(env={"STREAMVOICE_ASR__MODLE": "x"})
