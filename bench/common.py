@@ -1,0 +1,91 @@
+"""Shared helpers for benchmarks: machine description, percentiles, result files, tables."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+SPEECH_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "speech"
+
+
+def machine_info() -> dict[str, Any]:
+    """What the figures were measured on: they mean nothing without it."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    memory_gib = 0.0
+    try:
+        with open("/proc/meminfo") as handle:
+            memory_gib = int(handle.readline().split()[1]) / (1024 * 1024)
+    except (OSError, ValueError, IndexError):
+        pass
+    commit = ""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                                timeout=5, cwd=Path(__file__).parent).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        pass
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": round(memory_gib, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "commit": commit,
+        "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+    }
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    return float(np.percentile(np.asarray(values, dtype=np.float64), q)) if len(values) else None
+
+
+def summary_stats(values: Sequence[float]) -> dict[str, float | int | None]:
+    return {"n": len(values), "p50": percentile(values, 50), "p95": percentile(values, 95),
+            "p99": percentile(values, 99), "mean": float(np.mean(values)) if len(values) else None}
+
+
+def write_result(name: str, figures: dict[str, Any], *, settings: dict[str, Any], argv: Sequence[str] | None = None,
+                 samples: dict[str, list[float]] | None = None) -> Path:
+    """bench/results/<name>.json with figures, settings, machine and the command that made them."""
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    command = " ".join(["python", "-m", f"bench.{name}", *(argv if argv is not None else sys.argv[1:])])
+    payload = {"name": name, "command": command, "machine": machine_info(), "settings": settings,
+               "figures": figures, "samples": samples or {}}
+    path = RESULTS_DIR / f"{name}.json"
+    path.write_text(json.dumps(payload, indent=2, default=float))
+    return path
+
+
+def print_table(title: str, rows: Iterable[Sequence[Any]], header: Sequence[str]) -> None:
+    rows = [[_fmt(v) for v in row] for row in rows]
+    widths = [max(len(str(h)), *(len(r[i]) for r in rows)) if rows else len(str(h)) for i, h in enumerate(header)]
+    print(f"\n{title}")
+    print("  ".join(str(h).ljust(w) for h, w in zip(header, widths, strict=True)))
+    print("  ".join("-" * w for w in widths))
+    for row in rows:
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)))
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.3f}" if abs(value) < 100 else f"{value:.0f}"
+    return str(value)
