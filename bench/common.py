@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -36,11 +37,9 @@ def machine_info() -> dict[str, Any]:
     except (OSError, ValueError, IndexError):
         pass
     commit = ""
-    try:
+    with contextlib.suppress(OSError, subprocess.TimeoutExpired):
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                                 timeout=5, cwd=Path(__file__).parent).stdout.strip()
-    except (OSError, subprocess.TimeoutExpired):
-        pass
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),
