@@ -1,0 +1,299 @@
+"""One recognition stream, sans-I/O: audio in, decode requests out, results in, events out.
+
+The owner (the engine, the CLI driver, a test) pushes 16 kHz audio, asks for the decode that is
+due, runs it on a backend wherever it likes, and applies the result. The stream never blocks,
+never threads and never sleeps, so the same object serves real-time and instant-compute runs.
+
+Per utterance (VAD speech start .. end): the audio window from ``window_start`` to now is
+re-decoded every ``partial_interval_ms`` of new speech; LocalAgreement-2 commits the words two
+consecutive hypotheses agree on and Whisper is prompted with committed words before the window.
+When the window outgrows ``window_s`` it slides to just before the last committed word
+(``overlap_s``) and the re-heard words are merged away. The final decode at the utterance end
+commits everything. At most one decode per stream is in flight; finals go before partials.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from streamvoice.asr.agreement import LocalAgreement
+from streamvoice.asr.backend import DecodeRequest, DecodeResult
+from streamvoice.asr.buffer import SAMPLE_RATE, AudioBuffer
+from streamvoice.asr.events import AsrEvent, Final, Partial, SpeechEnded, SpeechStarted, Word
+from streamvoice.asr.guard import guard_segments
+from streamvoice.asr.merge import join_words
+from streamvoice.asr.options import StreamOptions
+from streamvoice.asr.vad import VoiceActivityDetector
+
+_PROMPT_CHARS = 200  # committed text given to Whisper as context
+_MIN_DECODE_S = 0.3  # shorter windows are not worth a decode
+_DETECT_CONFIDENT = 0.8  # per-utterance language kept after a detection this sure
+
+
+@dataclass(slots=True)
+class _Utterance:
+    id: int
+    start_s: float
+    window_start_s: float
+    decoded_until_s: float
+    end_s: float | None = None  # set when speech ended or the utterance was cut
+    reason: str = ""
+    agreement: LocalAgreement = field(default_factory=LocalAgreement)
+    revision: int = 0
+    last_partial_text: str | None = None
+    language: str | None = None
+    language_probability: float = 0.0
+
+
+class RecognizerStream:
+    """Streaming Whisper recognition state for one audio stream (see module docstring)."""
+
+    def __init__(self, options: StreamOptions, stream_id: str = "") -> None:
+        self.options = options
+        self.stream_id = stream_id
+        self._vad = VoiceActivityDetector(options.vad_aggressiveness, options.vad_frame_ms, options.end_of_speech_ms)
+        self._buf = AudioBuffer()
+        self._samples = 0
+        self._next_id = 0
+        self._active: _Utterance | None = None
+        self._ended: deque[_Utterance] = deque()  # awaiting their final decode, oldest first
+        self._in_flight: DecodeRequest | None = None
+        self._partials = options.partials
+        self._interval_s = options.partial_interval_ms / 1000.0
+        self._locked_language: str | None = None
+        self._last_detected = ""
+        self._closed = False
+
+    # -- properties ---------------------------------------------------------------------------
+    @property
+    def audio_time_s(self) -> float:
+        """Seconds of audio fed so far."""
+        return self._samples / SAMPLE_RATE
+
+    @property
+    def pending_audio_s(self) -> float:
+        """Speech audio not yet covered by any decode (the owner's lag measure)."""
+        total = sum(max(0.0, (u.end_s or 0.0) - u.decoded_until_s) for u in self._ended)
+        if self._active is not None:
+            total += max(0.0, self.audio_time_s - self._active.decoded_until_s)
+        return total
+
+    @property
+    def finished(self) -> bool:
+        """Closed and every final delivered: nothing more will come."""
+        return self._closed and self._active is None and not self._ended and self._in_flight is None
+
+    # -- audio --------------------------------------------------------------------------------
+    def push_audio(self, samples: np.ndarray) -> list[AsrEvent]:
+        """Feed float32 mono 16 kHz audio; returns SpeechStarted/SpeechEnded events."""
+        if self._closed:
+            raise ValueError("audio pushed after close(); open a new stream")
+        x = np.asarray(samples, dtype=np.float32)
+        if x.ndim != 1:
+            raise ValueError(f"expected mono 16 kHz samples (1-D), got shape {x.shape}")
+        if x.size and not np.isfinite(x).all():
+            raise ValueError("audio contains NaN or infinite samples")
+        self._buf.append(x)
+        self._samples += len(x)
+        events: list[AsrEvent] = []
+        for ev in self._vad.process(x):
+            if ev.kind == "start":
+                events.append(self._start_utterance(ev.time_s - self.options.preroll_ms / 1000.0))
+            elif self._active is not None:
+                events.append(self._end_utterance(ev.time_s, "silence"))
+        u = self._active
+        if u is not None and self.audio_time_s - u.start_s >= self.options.max_utterance_s:
+            events.append(self._end_utterance(self.audio_time_s, "max_length", hangover=False))
+            events.append(self._start_utterance(self.audio_time_s))
+        self._trim()
+        return events
+
+    def end_audio(self) -> list[AsrEvent]:
+        """The client's ``audio_end``: finish the open utterance now (its final is due next)."""
+        self._vad.flush()
+        if self._active is None:
+            return []
+        return [self._end_utterance(self._vad.last_voiced_end_s, "audio_end")]
+
+    def close(self) -> list[AsrEvent]:
+        """The stream ends: a final for any open utterance is still due, then nothing more."""
+        if self._closed:
+            return []
+        self._vad.flush()
+        events: list[AsrEvent] = []
+        if self._active is not None:
+            events.append(self._end_utterance(self._vad.last_voiced_end_s, "stream_end"))
+        self._closed = True
+        return events
+
+    # -- degradation controls ------------------------------------------------------------------
+    def set_partial_interval_ms(self, ms: int) -> None:
+        if ms < 50:
+            raise ValueError(f"partial interval must be at least 50 ms, got {ms}")
+        self._interval_s = ms / 1000.0
+
+    def set_partials_enabled(self, on: bool) -> None:
+        self._partials = bool(on)
+
+    def drop_pending(self, max_s: float) -> float:
+        """Drop the oldest undecoded speech audio beyond ``max_s`` seconds; returns seconds dropped."""
+        u = self._active
+        if u is None:
+            return 0.0
+        keep_from = self.audio_time_s - max(0.0, max_s)
+        covered = max(u.decoded_until_s, u.window_start_s)
+        if keep_from <= covered:
+            return 0.0
+        u.agreement.commit_until(u.decoded_until_s)
+        u.window_start_s = keep_from
+        u.decoded_until_s = max(u.decoded_until_s, keep_from)
+        return keep_from - covered
+
+    # -- decoding -------------------------------------------------------------------------------
+    def next_request(self) -> DecodeRequest | None:
+        """The decode due now, or None (nothing due, or one already in flight)."""
+        if self._in_flight is not None:
+            return None
+        if self._ended:
+            done = self._ended[0]
+            end = done.end_s if done.end_s is not None else self.audio_time_s
+            self._in_flight = self._request(done, end, "final")
+            return self._in_flight
+        u = self._active
+        if u is None:
+            return None
+        now = self.audio_time_s
+        if now - u.start_s < _MIN_DECODE_S:
+            return None
+        due = (self._partials and now - u.decoded_until_s >= self._interval_s) or (
+            now - u.window_start_s >= self.options.window_s
+        )
+        if not due:
+            return None
+        self._slide(u, now)
+        self._in_flight = self._request(u, now, "partial")
+        return self._in_flight
+
+    def apply(self, request: DecodeRequest, result: DecodeResult) -> list[AsrEvent]:
+        """Apply the result of the outstanding request; returns Partial/Final events."""
+        if request is not self._in_flight:
+            raise ValueError("apply() got a request that is not this stream's outstanding one")
+        self._in_flight = None
+        u = self._find(request.utterance)
+        if u is None:
+            return []
+        self._learn_language(u, request, result)
+        words = [w for seg in guard_segments(result.segments) for w in seg.words]
+        if request.kind == "final":
+            self._ended.remove(u)
+            return [self._final(u, words)]
+        u.agreement.insert(words)
+        if not self._partials or u is not self._active:
+            return []
+        committed, tail = u.agreement.committed, u.agreement.tail
+        text = join_words([*committed, *tail])
+        if text == u.last_partial_text:
+            return []
+        u.last_partial_text = text
+        u.revision += 1
+        all_words = tuple(committed) + tuple(tail) if self.options.word_timestamps else ()
+        return [Partial(u.id, u.revision, text, join_words(committed), all_words)]
+
+    # -- internals ----------------------------------------------------------------------------
+    def _start_utterance(self, start_s: float) -> SpeechStarted:
+        start = max(start_s, self._buf.start_s, 0.0)
+        if self._ended and self._ended[-1].end_s is not None:
+            start = max(start, self._ended[-1].end_s)
+        u = _Utterance(id=self._next_id, start_s=start, window_start_s=start, decoded_until_s=start)
+        self._next_id += 1
+        self._active = u
+        return SpeechStarted(u.id, round(start, 3))
+
+    def _end_utterance(self, speech_end_s: float, reason: str, hangover: bool = True) -> SpeechEnded:
+        u = self._active
+        assert u is not None  # callers check; internal invariant, not user input
+        pad = self.options.hangover_ms / 1000.0 if hangover else 0.0
+        u.end_s = min(self.audio_time_s, max(speech_end_s + pad, u.start_s))
+        u.reason = reason
+        self._ended.append(u)
+        self._active = None
+        return SpeechEnded(u.id, round(max(speech_end_s, u.start_s), 3))
+
+    def _find(self, utterance: int) -> _Utterance | None:
+        if self._active is not None and self._active.id == utterance:
+            return self._active
+        return next((u for u in self._ended if u.id == utterance), None)
+
+    def _slide(self, u: _Utterance, now: float) -> None:
+        """Keep the window within ``window_s``: restart it just before the committed end."""
+        opts = self.options
+        if now - u.window_start_s <= opts.window_s:
+            return
+        committed = u.agreement.committed
+        if not committed or now - (committed[-1].end_s - opts.overlap_s) > opts.window_s:
+            u.agreement.commit_until(now - opts.window_s / 2)  # no agreement in time: take the hypothesis
+        if committed:
+            anchor = committed[-1].end_s - opts.overlap_s
+            if now - anchor > opts.window_s:  # nothing usable to anchor on: keep the recent half
+                anchor = now - opts.window_s / 2
+        else:
+            anchor = now - opts.window_s / 2
+        u.window_start_s = max(u.window_start_s, anchor)
+
+    def _request(self, u: _Utterance, end_s: float, kind: str) -> DecodeRequest:
+        start = u.window_start_s
+        before = [w for w in u.agreement.committed if w.end_s <= start + 0.05]
+        prompt = join_words(before)[-_PROMPT_CHARS:]
+        language = self.options.language if self.options.language != "auto" else None
+        language = language or self._locked_language or u.language
+        u.decoded_until_s = max(u.decoded_until_s, end_s)
+        return DecodeRequest(
+            audio=self._buf.slice(start, end_s),
+            offset_s=start,
+            prompt=prompt,
+            language=language,
+            task=self.options.task,
+            word_timestamps=True,
+            kind="final" if kind == "final" else "partial",
+            stream_id=self.stream_id,
+            utterance=u.id,
+        )
+
+    def _learn_language(self, u: _Utterance, request: DecodeRequest, result: DecodeResult) -> None:
+        if request.language is not None:
+            u.language = u.language or request.language
+            u.language_probability = max(u.language_probability, result.language_probability)
+            return
+        u.language_probability = result.language_probability
+        if result.language_probability >= _DETECT_CONFIDENT or len(request.audio) >= 3 * SAMPLE_RATE:
+            u.language = result.language
+        if self.options.lock_language and result.language_probability >= self.options.lock_language_probability:
+            self._locked_language = result.language
+        self._last_detected = result.language  # used if the utterance never got a confident one
+
+    def _final(self, u: _Utterance, words: list[Word]) -> Final:
+        u.agreement.finish(words)
+        committed = list(u.agreement.committed)
+        end = u.end_s if u.end_s is not None else self.audio_time_s
+        language = u.language or self._last_detected or self.options.language
+        return Final(
+            utterance=u.id,
+            text=join_words(committed),
+            words=tuple(committed) if self.options.word_timestamps else (),
+            language=language,
+            language_probability=round(u.language_probability, 3),
+            start_s=committed[0].start_s if committed else u.start_s,
+            end_s=committed[-1].end_s if committed else end,
+            reason=u.reason,
+        )
+
+    def _trim(self) -> None:
+        """Forget audio no decode can need again."""
+        keep = [u.window_start_s for u in self._ended]
+        if self._active is not None:
+            keep.append(self._active.window_start_s)
+        horizon = min(keep) if keep else self.audio_time_s - 1.0
+        self._buf.trim_before(max(0.0, horizon - 0.05))
