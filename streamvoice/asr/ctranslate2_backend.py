@@ -1,15 +1,19 @@
-"""Whisper on CTranslate2 through faster-whisper: int8 on CPU, float16 on CUDA.
+"""Whisper on CTranslate2: int8 on CPU, float16 on CUDA, one encoder pass per decode.
 
-Decoding is tuned for re-decoding short streaming windows: greedy or small beam, a single
-temperature (no fallback re-runs: the stream's guard drops bad segments instead), no timestamp
-tokens (word times come from cross-attention alignment), and faster-whisper's own VAD and
-thresholds off, because our VAD and guard run around it. Layer 2: synchronous.
+faster-whisper's ``transcribe`` encodes the window twice when the language is unknown (once to
+detect, once to decode) and is built for long files. A streaming window needs one pass: log-mel
+features, one encode, language detection on that encoder output when asked, one greedy (or small
+beam) generation prompted with the committed text, and word times by cross-attention alignment
+on the same encoder output. faster-whisper supplies the feature extractor, tokenizer and
+alignment; CTranslate2 runs the model. No temperature fallback and no thresholds here: the
+stream's hallucination guard judges the segment statistics returned. Layer 2: synchronous.
 """
 
 from __future__ import annotations
 
 import os
 import time
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -20,74 +24,165 @@ from streamvoice.asr.events import Word
 from streamvoice.config import AsrConfig
 from streamvoice.models.errors import ModelError
 
+_PROMPT_TOKENS = 223  # Whisper's limit for previous-text context (half the 448-token window)
+_PREPEND = "\"'“¿([{-"
+_APPEND = "\"'.。,，!！?？:：”)]}、"
+
+
+_FULL_FRAMES = 3000  # Whisper's 30 s window in 10 ms mel frames
+_MARGIN_FRAMES = 100  # silence after the audio in an adaptive window (1 s)
+_BUCKET_FRAMES = 200  # adaptive widths are multiples of 2 s (fewer shapes, steadier timing)
+
+
+def encoder_frames(content_frames: int) -> int:
+    """Adaptive encoder width: the audio plus a 1 s margin, rounded up to 2 s, at most 30 s."""
+    need = content_frames + _MARGIN_FRAMES
+    return min(_FULL_FRAMES, -(-need // _BUCKET_FRAMES) * _BUCKET_FRAMES)
+
+
+def _compression_ratio(text: str) -> float:
+    data = text.encode("utf-8")
+    return len(data) / len(zlib.compress(data)) if data else 0.0
+
 
 class CTranslate2Backend:
-    """A loaded faster-whisper model; ``decode`` is called from one worker thread at a time."""
+    """A loaded Whisper model; ``decode`` is called from one worker thread at a time."""
 
     name = "ctranslate2"
 
-    def __init__(self, model: Any, beam_size: int = 1) -> None:
-        self._model = model
-        self.multilingual = bool(model.model.is_multilingual)
+    def __init__(self, model: Any, beam_size: int = 1, adaptive_window: bool = True) -> None:
+        from faster_whisper.tokenizer import Tokenizer
+
+        self._fw = model  # faster_whisper.WhisperModel: features, tokenizer, alignment helpers
+        self._ct2 = model.model  # ctranslate2.models.Whisper
+        self._tokenizer_cls = Tokenizer
+        self.multilingual = bool(self._ct2.is_multilingual)
         self.beam_size = beam_size
+        # True: encode only the audio plus a margin (CTranslate2 accepts fewer than 3000 frames;
+        # about 3x cheaper for a few seconds of audio). False: pad to Whisper's 30 s as trained.
+        self.adaptive_window = adaptive_window
+        self._tokenizers: dict[tuple[str, str], Any] = {}
+        self._suppress: dict[tuple[str, str], list[int]] = {}
 
     def decode(self, request: DecodeRequest) -> DecodeResult:
-        started = time.perf_counter()
-        audio = np.ascontiguousarray(request.audio, dtype=np.float32)
-        language = request.language if self.multilingual else "en"
-        task = request.task if self.multilingual else "transcribe"
-        segments_iter, info = self._model.transcribe(
-            audio,
-            language=language,
-            task=task,
-            beam_size=self.beam_size,
-            best_of=1,
-            temperature=0.0,
-            compression_ratio_threshold=None,
-            log_prob_threshold=None,
-            no_speech_threshold=None,
-            condition_on_previous_text=False,
-            initial_prompt=request.prompt or None,
-            without_timestamps=True,
-            word_timestamps=True,  # the stream needs word times to merge and commit
-            vad_filter=False,
-            hallucination_silence_threshold=None,
-        )
-        segments = tuple(self._segment(s, request.offset_s) for s in segments_iter)
-        return DecodeResult(
-            segments=segments,
-            language=str(info.language),
-            language_probability=float(info.language_probability if language is None else 1.0),
-            compute_s=time.perf_counter() - started,
-        )
+        return self.decode_batch([request])[0]
 
     def decode_batch(self, requests: list[DecodeRequest]) -> list[DecodeResult]:
-        return [self.decode(r) for r in requests]
+        """Encode all windows in one batch, then generate and align each."""
+        if not requests:
+            return []
+        started = time.perf_counter()
+        import ctranslate2
+
+        mels = [self._fw.feature_extractor(np.ascontiguousarray(r.audio, dtype=np.float32)) for r in requests]
+        frames = [min(m.shape[-1], _FULL_FRAMES) for m in mels]
+        width = encoder_frames(max(frames)) if self.adaptive_window else _FULL_FRAMES
+        feats = []
+        for m, n in zip(mels, frames, strict=True):
+            padded = np.zeros((m.shape[0], width), dtype=np.float32)
+            padded[:, : min(n, width)] = m[:, : min(n, width)]
+            feats.append(padded)
+        batch = ctranslate2.StorageView.from_array(np.ascontiguousarray(np.stack(feats)))
+        encoded = self._ct2.encode(batch, to_cpu=False)
+        detected: list[tuple[str, float] | None] = [None] * len(requests)
+        need = [i for i, r in enumerate(requests) if r.language is None and self.multilingual]
+        if need:
+            langs = self._ct2.detect_language(encoded)
+            for i in need:
+                token, prob = langs[i][0]
+                detected[i] = (token[2:-2], float(prob))
+        results = []
+        for i, r in enumerate(requests):
+            one = self._slice(encoded, i, len(requests))
+            lang, prob = detected[i] or ((r.language or "en") if self.multilingual else "en", 1.0)
+            seg = self._generate(r, one, lang, frames[i])
+            results.append(DecodeResult(segments=(seg,) if seg else (), language=lang,
+                                        language_probability=prob, compute_s=0.0))
+        elapsed = time.perf_counter() - started
+        return [DecodeResult(x.segments, x.language, x.language_probability, elapsed / len(results))
+                for x in results]
 
     @staticmethod
-    def _segment(seg: Any, offset_s: float) -> Segment:
-        words = tuple(
-            Word(
-                word=w.word.strip(),
-                start_s=round(offset_s + float(w.start), 3),
-                end_s=round(offset_s + float(w.end), 3),
-                probability=float(w.probability),
-            )
-            for w in (seg.words or ())
-            if w.word.strip()
-        )
+    def _slice(encoded: Any, i: int, n: int) -> Any:
+        if n == 1:
+            return encoded
+        import ctranslate2
+
+        arr = np.asarray(encoded) if encoded.device == "cpu" else None
+        if arr is None:  # GPU output: move once to the host for slicing (small: 1500 x d_model)
+            arr = np.asarray(encoded.to_device(ctranslate2.Device.cpu))
+        return ctranslate2.StorageView.from_array(np.ascontiguousarray(arr[i : i + 1]))
+
+    def _tokenizer(self, language: str, task: str) -> Any:
+        key = (language, task)
+        if key not in self._tokenizers:
+            try:
+                tok = self._tokenizer_cls(self._fw.hf_tokenizer, self.multilingual, task=task, language=language)
+            except ValueError as exc:
+                raise ValueError(f"unsupported language {language!r} for this Whisper model") from exc
+            self._tokenizers[key] = tok
+            suppress = set(tok.non_speech_tokens)
+            for attr in ("transcribe", "translate", "sot", "sot_prev", "sot_lm", "no_speech"):
+                value = getattr(tok, attr)
+                if value is not None:
+                    suppress.add(value)
+            self._suppress[key] = sorted(suppress)
+        return self._tokenizers[key]
+
+    def _generate(self, r: DecodeRequest, encoded: Any, language: str, num_frames: int) -> Segment | None:
+        task = r.task if self.multilingual else "transcribe"
+        tok = self._tokenizer(language, task)
+        prompt: list[int] = []
+        if r.prompt.strip():
+            prompt = [tok.sot_prev, *tok.encode(" " + r.prompt.strip())[-_PROMPT_TOKENS:]]
+        prompt += [*tok.sot_sequence, tok.no_timestamps]
+        out = self._ct2.generate(
+            encoded,
+            [prompt],
+            beam_size=self.beam_size,
+            max_length=448,
+            return_scores=True,
+            return_no_speech_prob=True,
+            suppress_blank=True,
+            suppress_tokens=self._suppress[(language, task)],
+        )[0]
+        tokens = [t for t in out.sequences_ids[0] if t < tok.eot]
+        text = tok.decode(tokens).strip()
+        if not text:
+            return None
+        avg_logprob = out.scores[0] * len(tokens) / (len(tokens) + 1)
+        words = self._words(tok, tokens, encoded, num_frames, r.offset_s) if r.word_timestamps else ()
+        end = r.offset_s + len(r.audio) / 16000.0
         return Segment(
-            text=seg.text.strip(),
-            start_s=offset_s + float(seg.start),
-            end_s=offset_s + float(seg.end),
+            text=text,
+            start_s=words[0].start_s if words else r.offset_s,
+            end_s=words[-1].end_s if words else end,
             words=words,
-            avg_logprob=float(seg.avg_logprob),
-            no_speech_prob=float(seg.no_speech_prob),
-            compression_ratio=float(seg.compression_ratio),
+            avg_logprob=float(avg_logprob),
+            no_speech_prob=float(out.no_speech_prob),
+            compression_ratio=_compression_ratio(text),
+        )
+
+    def _words(self, tok: Any, tokens: list[int], encoded: Any, num_frames: int, offset: float) -> tuple[Word, ...]:
+        from faster_whisper.transcribe import merge_punctuations
+
+        alignment = self._fw.find_alignment(tok, [tokens], encoded, num_frames)[0]
+        merge_punctuations(alignment, _PREPEND, _APPEND)
+        return tuple(
+            Word(
+                word=a["word"].strip(),
+                start_s=round(offset + float(a["start"]), 3),
+                end_s=round(offset + float(a["end"]), 3),
+                probability=float(a["probability"]),
+            )
+            for a in alignment
+            if a["word"].strip()
         )
 
 
-def load_ctranslate2_backend(model_dir: Path, asr_config: AsrConfig) -> CTranslate2Backend:
+def load_ctranslate2_backend(
+    model_dir: Path, asr_config: AsrConfig, adaptive_window: bool = True
+) -> CTranslate2Backend:
     """Load a CTranslate2 Whisper folder (model.bin, config.json, tokenizer.json).
 
     Sets ``OMP_WAIT_POLICY=PASSIVE`` (unless the user set it) before CTranslate2 is first
@@ -116,4 +211,4 @@ def load_ctranslate2_backend(model_dir: Path, asr_config: AsrConfig) -> CTransla
         )
     except (RuntimeError, ValueError, OSError) as exc:
         raise ModelError(f"could not load Whisper model from {model_dir} on {device}/{compute_type}: {exc}") from exc
-    return CTranslate2Backend(model, beam_size=asr_config.beam_size)
+    return CTranslate2Backend(model, beam_size=asr_config.beam_size, adaptive_window=adaptive_window)
