@@ -1,0 +1,267 @@
+// The caption page: wires the settings, the connection, the microphone and the player.
+// State and counters are exposed on window.streamvoice for tests and for curious users.
+
+import { AudioIO } from "./audio-io.js";
+import { Connection } from "./connection.js";
+import * as msg from "./protocol.js";
+
+const $ = (id) => document.getElementById(id);
+const LEVEL_TEXT = ["normal", "fewer partials", "finals only", "dropping audio"];
+
+const stats = {
+  state: "idle",
+  framesSent: 0,
+  framesDropped: 0,
+  partials: 0,
+  finals: [],
+  ttsChunks: 0,
+  playedSamples: 0,
+  playbackRate: 0,
+  bargeIns: 0,
+  errors: [],
+};
+window.streamvoice = { stats };
+
+const audio = new AudioIO({ onFrame: sendFrame, onPlayback: playbackReport });
+let connection = null;
+let capturing = false;
+let seq = 0;
+let lastTurn = 0; // highest turn this page opened in the current session
+let cancelledUpTo = 0; // tts_audio of turns <= this is discarded (barge-in)
+let playing = false;
+
+function serverUrl() {
+  const given = new URLSearchParams(location.search).get("server");
+  if (given) return given;
+  return `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
+}
+
+function settings() {
+  return {
+    asr: { language: $("language").value, task: $("task").value },
+    tts: { voice: $("voice").value.trim() || "af_heart", speed: Number($("speed").value) },
+  };
+}
+
+// ---- notices and status -------------------------------------------------------------------
+
+function notice(kind, text) {
+  const box = $("notice");
+  if (!text) {
+    box.hidden = true;
+    return;
+  }
+  box.dataset.kind = kind;
+  box.textContent = text;
+  box.hidden = false;
+}
+
+const STATE_TEXT = { idle: "Not connected", connecting: "Connecting…", reconnecting: "Reconnecting…", ready: "Connected", error: "Error" };
+
+function setState(state, detail) {
+  stats.state = state;
+  const pill = $("connection");
+  pill.dataset.state = state;
+  pill.textContent = STATE_TEXT[state] || state;
+  pill.title = detail || "";
+  if (state === "reconnecting") notice("warn", `Connection lost: ${detail}.`);
+  if (state === "ready") {
+    lastTurn = 0;
+    cancelledUpTo = 0;
+    audio.flush();
+    notice(null);
+  }
+}
+
+function problem(text) {
+  stats.errors.push(text);
+  notice("error", text);
+}
+
+// ---- connection ---------------------------------------------------------------------------
+
+async function ensureConnection() {
+  await audio.init();
+  if (connection) return connection;
+  const rate = audio.sampleRate;
+  const { asr, tts } = settings();
+  const options = { asr, tts: { ...tts, sample_rate: rate }, audio: { sample_rate: rate, encoding: "pcm_s16le" } };
+  connection = new Connection(serverUrl(), options, { onState: setState, onMessage: handle, onProblem: problem });
+  connection.open();
+  return connection;
+}
+
+function handle(message) {
+  switch (message.type) {
+    case "speech":
+      if (message.event === "start" && playing) bargeIn("you spoke over the voice");
+      break;
+    case "partial":
+      stats.partials += 1;
+      showPartial(message);
+      break;
+    case "final":
+      addFinal(message);
+      if ($("echo").checked && message.text.trim()) say(message.text.trim());
+      break;
+    case "tts_audio":
+      if (message.turn <= cancelledUpTo) return;
+      stats.ttsChunks += 1;
+      audio.play(message.turn, message.data);
+      if (message.text) $("voice-status").textContent = `Speaking (turn ${message.turn}): ${message.text}`;
+      break;
+    case "tts_done":
+      audio.endTurn(message.turn);
+      if (message.status === "error") problem(`Speech for turn ${message.turn} failed on the server.`);
+      break;
+    case "flow":
+      showLag(message);
+      break;
+    case "error":
+      problem(`Server error ${message.code}${message.fatal ? " (session closed)" : ""}: ${message.message}`);
+      break;
+    default:
+      break;
+  }
+}
+
+function showLag(flow) {
+  if (flow.level === 0) {
+    if ($("notice").dataset.kind === "warn") notice(null);
+    return;
+  }
+  const dropped = flow.dropped_ms ? `; ${(flow.dropped_ms / 1000).toFixed(1)} s of audio dropped` : "";
+  notice("warn", `Recognition is ${(flow.lag_ms / 1000).toFixed(1)} s behind (${LEVEL_TEXT[flow.level]})${dropped}.`);
+}
+
+// ---- captions -----------------------------------------------------------------------------
+
+function showPartial(partial) {
+  const line = $("partial");
+  line.replaceChildren();
+  const stable = document.createElement("span");
+  stable.className = "stable";
+  stable.textContent = partial.stable_text;
+  line.append(stable, partial.text.slice(partial.stable_text.length));
+  $("empty").hidden = true;
+}
+
+function addFinal(final) {
+  stats.finals.push(final.text);
+  $("partial").textContent = "";
+  if (!final.text.trim()) return;
+  const item = document.createElement("li");
+  const meta = document.createElement("div");
+  meta.className = "meta";
+  meta.textContent = `${final.start_s.toFixed(1)}–${final.end_s.toFixed(1)} s`;
+  if (final.language) {
+    const lang = document.createElement("span");
+    lang.className = "lang";
+    lang.textContent = final.language;
+    if (final.language_probability !== null) lang.title = `confidence ${(final.language_probability * 100).toFixed(0)} %`;
+    meta.append(lang);
+  }
+  if (final.latency_ms !== null) meta.append(document.createElement("br"), `${final.latency_ms} ms after speech`);
+  const text = document.createElement("div");
+  text.textContent = final.text.trim();
+  item.append(meta, text);
+  $("captions").append(item);
+  $("empty").hidden = true;
+  item.scrollIntoView({ block: "nearest" });
+}
+
+// ---- microphone ---------------------------------------------------------------------------
+
+function sendFrame(pcm, peak) {
+  $("meter-bar").style.width = `${Math.min(100, Math.round(peak * 140))}%`;
+  if (!capturing || !connection) return;
+  if (connection.send(msg.audio(seq, new Uint8Array(pcm)))) {
+    seq += 1;
+    stats.framesSent += 1;
+  } else {
+    stats.framesDropped += 1;
+  }
+}
+
+async function toggleCapture() {
+  const button = $("start");
+  if (capturing) {
+    capturing = false;
+    audio.stopMicrophone();
+    if (connection) connection.send(msg.audioEnd(seq > 0 ? seq - 1 : undefined));
+    button.dataset.running = "false";
+    button.textContent = "Start captioning";
+    return;
+  }
+  try {
+    await ensureConnection();
+    await audio.startMicrophone();
+  } catch (err) {
+    problem(`Cannot use the microphone: ${err.message}. Allow microphone access for this page and try again.`);
+    return;
+  }
+  capturing = true;
+  button.dataset.running = "true";
+  button.textContent = "Stop captioning";
+}
+
+// ---- voice agent --------------------------------------------------------------------------
+
+async function say(textToSay) {
+  await ensureConnection();
+  await audio.context.resume();
+  lastTurn += 1;
+  if (!connection.send({ ...msg.text(textToSay, true), turn: lastTurn })) {
+    lastTurn -= 1;
+    problem("Not connected yet: the text was not sent. Try again once the status says Connected.");
+  }
+}
+
+function bargeIn(why) {
+  if (!connection) return;
+  connection.send(msg.cancel());
+  audio.flush();
+  cancelledUpTo = lastTurn;
+  stats.bargeIns += 1;
+  $("voice-status").textContent = `Voice stopped: ${why}.`;
+}
+
+function playbackReport(report) {
+  stats.playedSamples = report.totalPlayed;
+  stats.playbackRate = audio.sampleRate;
+  playing = report.playing;
+  const turns = Object.keys(report.played).map(Number).filter((t) => t > cancelledUpTo);
+  if (!connection || turns.length === 0) return;
+  const turn = report.turnEnded ?? Math.max(...turns);
+  const toMs = (samples) => Math.round((samples * 1000) / audio.sampleRate);
+  connection.send(msg.flow(turn, toMs(report.played[turn] || 0), toMs(report.buffered)));
+  if (report.turnEnded !== undefined && !report.playing) $("voice-status").textContent = "Voice idle.";
+}
+
+// ---- settings and wiring ------------------------------------------------------------------
+
+function reconfigure(part) {
+  if (connection) connection.send(msg.configure({ [part]: settings()[part] }));
+}
+
+$("start").addEventListener("click", toggleCapture);
+$("language").addEventListener("change", () => reconfigure("asr"));
+$("task").addEventListener("change", () => reconfigure("asr"));
+$("voice").addEventListener("change", () => reconfigure("tts"));
+$("speed").addEventListener("input", () => ($("speed-value").textContent = `${Number($("speed").value).toFixed(1)}×`));
+$("speed").addEventListener("change", () => reconfigure("tts"));
+$("say-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const value = $("say-text").value.trim();
+  if (value) say(value);
+  $("say-text").value = "";
+});
+$("stop-voice").addEventListener("click", () => bargeIn("stopped by you"));
+window.addEventListener("pagehide", () => connection && connection.close());
+
+setInterval(() => {
+  const played = stats.playbackRate ? (stats.playedSamples / stats.playbackRate).toFixed(1) : "0.0";
+  $("stats").textContent =
+    `audio sent ${(stats.framesSent / 50).toFixed(1)} s · dropped ${stats.framesDropped} frames · ` +
+    `partials ${stats.partials} · finals ${stats.finals.length} · speech played ${played} s · barge-ins ${stats.bargeIns}`;
+}, 500);
