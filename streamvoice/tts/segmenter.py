@@ -1,0 +1,207 @@
+"""Incremental text segmentation: text deltas of any size in, speakable chunks out.
+
+Why: an LLM streams tokens; waiting for the whole reply wastes seconds, while cutting at every
+period breaks "Dr. Smith" or "3.14". The first chunk of a turn is cut early (a clause boundary
+after a few words, or a run of words without punctuation) to bring the first audio forward;
+later chunks end at sentence boundaries, newlines, or, for run-ons, the best clause/space.
+
+Cuts only ever happen at whitespace, so tokens without spaces (URLs, e-mail addresses,
+decimals, times, 1,000,000, U.S.A.) are never split. Pure: no I/O, no model, no asyncio.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Abbreviations after which a period never ends a sentence (the next word is a name or number).
+_NEVER_ENDS = frozenset(
+    [
+        "mr",
+        "mrs",
+        "ms",
+        "mx",
+        "dr",
+        "prof",
+        "st",
+        "sr",
+        "jr",
+        "gen",
+        "gov",
+        "sen",
+        "rep",
+        "capt",
+        "lt",
+        "col",
+        "sgt",
+        "rev",
+        "hon",
+        "fig",
+        "no",
+        "nos",
+        "vol",
+        "vs",
+        "approx",
+        "dept",
+        "est",
+        "mt",
+        "ave",
+        "blvd",
+        "ch",
+        "pp",
+        "cf",
+        "al",
+        "ft",
+    ]
+)
+_INITIALS = re.compile(r"^(?:[A-Za-z]\.)+[A-Za-z]?$|^[A-Za-z]$")  # U.S.A / e.g / a.m / J
+_LEADING = "\"'“‘«([{"
+_SENTENCE = re.compile(r"([.!?…]+)([\"'”’»)\]]*)(\s+)(?=(\S))")
+_CLAUSE = re.compile(r"([,;:—–]|\s-)([\"'”’»)\]]*)(\s+)(?=\S)")
+_NEWLINE = re.compile(r"\n\s*")
+
+
+class Segmenter:
+    """Turns a turn's text deltas into chunks worth synthesizing now.
+
+    ``push`` returns the chunks completed by a delta, ``finish`` flushes the rest at the end of
+    a turn (and readies the segmenter for the next turn), ``reset`` drops everything.
+    """
+
+    def __init__(
+        self,
+        first_chunk_min_words: int = 3,
+        first_chunk_max_words: int = 10,
+        max_chunk_chars: int = 300,
+        hard_max_chars: int = 2000,
+    ) -> None:
+        if first_chunk_min_words < 1 or first_chunk_max_words < first_chunk_min_words:
+            raise ValueError("need 1 <= first_chunk_min_words <= first_chunk_max_words")
+        if max_chunk_chars < 20 or hard_max_chars < max_chunk_chars:
+            raise ValueError("need 20 <= max_chunk_chars <= hard_max_chars")
+        self.first_chunk_min_words = first_chunk_min_words
+        self.first_chunk_max_words = first_chunk_max_words
+        self.max_chunk_chars = max_chunk_chars
+        self.hard_max_chars = hard_max_chars
+        self._buf = ""
+        self._first = True
+
+    @property
+    def pending(self) -> str:
+        """Text received but not yet emitted."""
+        return self._buf
+
+    def push(self, delta: str) -> list[str]:
+        if not isinstance(delta, str):
+            raise TypeError(f"text delta must be str, got {type(delta).__name__}")
+        self._buf += delta
+        return self._drain()
+
+    def finish(self) -> list[str]:
+        chunks = self._drain()
+        rest = self._buf.strip()
+        if rest:
+            chunks.append(rest)
+        self.reset()
+        return chunks
+
+    def reset(self) -> None:
+        self._buf = ""
+        self._first = True
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _drain(self) -> list[str]:
+        out: list[str] = []
+        while True:
+            cut = self._find_cut(self._buf)
+            if cut is None:
+                return out
+            chunk, self._buf = self._buf[:cut].strip(), self._buf[cut:]
+            if chunk:
+                out.append(chunk)
+                self._first = False
+
+    def _find_cut(self, buf: str) -> int | None:
+        if not buf.strip():
+            return None
+        body_start = len(buf) - len(buf.lstrip())
+        best: int | None = None
+        m = _NEWLINE.search(buf, body_start)
+        if m:
+            best = m.end()
+        for s in _SENTENCE.finditer(buf, body_start):
+            if best is not None and s.end() >= best:
+                break
+            if self._is_sentence_end(buf, s):
+                best = s.end()
+                break
+        if best is not None:
+            return best
+        if self._first:
+            cut = self._first_chunk_cut(buf, body_start)
+            if cut is not None:
+                return cut
+        if len(buf) > self.max_chunk_chars:
+            return self._overflow_cut(buf)
+        return None
+
+    def _is_sentence_end(self, buf: str, m: re.Match[str]) -> bool:
+        punct, next_char = m.group(1), m.group(4)
+        if next_char.islower():  # "e.g. this", "wait... what", "approx. five"
+            return False
+        if _inside_quotes(buf, m.start(3)):  # after any closing quote
+            return False
+        if punct == ".":
+            line_start = buf.rfind("\n", 0, m.start()) + 1
+            before = buf[line_start : m.start()]
+            word = before.split()[-1].lstrip(_LEADING) if before.split() else ""
+            if word.lower() in _NEVER_ENDS or _INITIALS.match(word):
+                return False
+            if len(before.split()) == 1 and (word.isdigit() or len(word) == 1):  # list item "1. "
+                return False
+        return True
+
+    def _first_chunk_cut(self, buf: str, start: int) -> int | None:
+        for c in _CLAUSE.finditer(buf, start):
+            if _inside_quotes(buf, c.start()):
+                continue
+            if len(buf[: c.start()].split()) >= self.first_chunk_min_words:
+                return c.end()
+        # No clause boundary yet: after enough complete words, cut at a word boundary.
+        words = list(re.finditer(r"\S+(?=\s)", buf))
+        if len(words) >= self.first_chunk_max_words:
+            for w in reversed(words[: self.first_chunk_max_words]):
+                if not _protected_word(w.group()):
+                    return _skip_space(buf, w.end())
+        return None
+
+    def _overflow_cut(self, buf: str) -> int | None:
+        window = buf[: self.max_chunk_chars]
+        clauses = [c.end() for c in _CLAUSE.finditer(window) if not _inside_quotes(buf, c.start())]
+        if clauses and clauses[-1] > self.max_chunk_chars // 3:
+            return clauses[-1]
+        for w in reversed(list(re.finditer(r"\S+(?=\s)", window))):
+            if not _protected_word(w.group()) and w.end() > self.max_chunk_chars // 3:
+                return _skip_space(buf, w.end())
+        if len(buf) > self.hard_max_chars:  # one enormous token: give up on a boundary
+            return self.hard_max_chars
+        return None
+
+
+def _inside_quotes(buf: str, pos: int) -> bool:
+    head = buf[:pos]
+    return head.count('"') % 2 == 1 or head.count("“") > head.count("”")
+
+
+def _protected_word(word: str) -> bool:
+    """A word that must stay with the next one ("Dr." + name, "U.S." + noun)."""
+    if not word.endswith("."):
+        return False
+    core = word[:-1].lstrip(_LEADING)
+    return core.lower() in _NEVER_ENDS or bool(_INITIALS.match(core))
+
+
+def _skip_space(buf: str, pos: int) -> int:
+    while pos < len(buf) and buf[pos].isspace():
+        pos += 1
+    return pos
