@@ -1,0 +1,289 @@
+"""Voice loop: end of user speech → first reply audio, through a real server over a loopback socket.
+
+A real server (real models) listens on 127.0.0.1 with an OS-chosen port. For each speech clip a
+client opens a session, streams the clip at real time (a 20 ms chunk leaves when a microphone
+would have captured its last sample), then keeps streaming silence, as a microphone does. The
+client is also the agent, an echo: on every ``final`` it sends the text back as one ``text`` with
+``final: true`` and turn id = utterance id.
+
+End of user speech = the audio time of the server's ``speech`` ``end`` event (the end of the
+last voiced frame), mapped to the wall time the client captured that sample. Loop latency =
+the first ``tts_audio`` of the reply turn received − that. It is what a user hears: the VAD's
+end-of-speech wait, the final decode, the text turnaround, the first sentence's synthesis and
+both socket hops. It is split into end of speech → ``final`` received and ``final`` → first audio.
+
+``--url ws://127.0.0.1:PORT/...`` measures an already running server instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import bisect
+import contextlib
+import csv
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.common import SPEECH_DIR, print_table, summary_stats, write_result
+
+SAMPLE_RATE = 16_000
+CHUNK_MS = 20
+QUICK_CLIPS = 3
+
+
+# -- pure parts (unit-tested without models or sockets) -------------------------------------------
+class CaptureClock:
+    """Maps input audio time to the wall time a live microphone would have captured it.
+
+    Each chunk is logged with the wall time it was sent; a chunk is sent once its last sample is
+    captured, so sample time ``t`` inside a chunk ending at ``end`` was captured ``end - t``
+    seconds before the chunk left.
+    """
+
+    def __init__(self, rate: int = SAMPLE_RATE) -> None:
+        self.rate = rate
+        self._ends: list[int] = []  # sample index just past each chunk
+        self._walls: list[float] = []
+
+    def sent(self, end_sample: int, wall: float) -> None:
+        if self._ends and end_sample <= self._ends[-1]:
+            raise ValueError("chunks must be logged in order")
+        self._ends.append(end_sample)
+        self._walls.append(wall)
+
+    def captured_at(self, time_s: float) -> float | None:
+        """Wall time audio time ``time_s`` was captured, or None if that audio was never sent."""
+        sample = round(time_s * self.rate)
+        i = bisect.bisect_left(self._ends, sample)
+        if i == len(self._ends):
+            return None
+        return self._walls[i] - (self._ends[i] - sample) / self.rate
+
+
+@dataclass(slots=True)
+class Utterance:
+    """What the client saw of one utterance and the reply to it (wall times, seconds)."""
+
+    id: int
+    speech_end_s: float | None = None  # audio time of the speech end event
+    final_wall: float | None = None
+    text: str = ""
+    reply_sent_wall: float | None = None
+    first_audio_wall: float | None = None
+    reply_done: bool = False
+
+
+@dataclass(slots=True)
+class ClipRun:
+    clip: str
+    duration_s: float
+    utterances: dict[int, Utterance] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    timed_out: bool = False
+
+
+def loop_samples(run: ClipRun, clock: CaptureClock) -> list[dict[str, float]]:
+    """Per replied utterance: end of speech → final, final → first audio, end of speech → first audio."""
+    out = []
+    for u in sorted(run.utterances.values(), key=lambda u: u.id):
+        if u.speech_end_s is None or u.final_wall is None or u.first_audio_wall is None:
+            continue
+        spoken = clock.captured_at(u.speech_end_s)
+        if spoken is None:
+            continue
+        out.append({"speech_end_to_final_s": u.final_wall - spoken,
+                    "final_to_first_audio_s": u.first_audio_wall - u.final_wall,
+                    "speech_end_to_first_audio_s": u.first_audio_wall - spoken})
+    return out
+
+
+def is_settled(run: ClipRun) -> bool:
+    """Every utterance heard has its final, and every non-empty final its reply's first audio."""
+    for u in run.utterances.values():
+        if u.final_wall is None:
+            return False
+        if u.text.strip() and u.first_audio_wall is None and not u.reply_done:
+            return False
+    return True
+
+
+def pcm_s16le(samples: np.ndarray) -> bytes:
+    clipped = np.clip(np.asarray(samples, dtype=np.float32), -1.0, 1.0)
+    return (clipped * 32767.0).astype("<i2").tobytes()
+
+
+# -- the client (echo agent) -------------------------------------------------------------------------
+async def run_clip(url: str, name: str, audio: np.ndarray, *, language: str, min_tail_s: float,
+                   timeout_s: float) -> tuple[ClipRun, CaptureClock]:
+    """One session: stream ``audio`` (16 kHz float32) at real time, echo finals, log the timings."""
+    import websockets
+
+    from streamvoice.protocol import Audio, Bye, Final, Hello, Speech, Text, TtsAudio, TtsDone, encode
+    from streamvoice.protocol import ErrorMessage as ErrorMsg
+    from streamvoice.protocol.codec import decode_server
+    from streamvoice.protocol.options import AsrOptions
+
+    run = ClipRun(clip=name, duration_s=len(audio) / SAMPLE_RATE)
+    clock = CaptureClock()
+    step = SAMPLE_RATE * CHUNK_MS // 1000
+    loop = asyncio.get_running_loop()
+    hello = Hello(asr=AsrOptions(language=language)) if language != "auto" else Hello()
+
+    async with websockets.connect(url, compression=None, max_size=None, open_timeout=10) as ws:
+        await ws.send(encode(hello))
+
+        async def send_audio() -> None:
+            silence = np.zeros(step, dtype=np.float32)
+            t0 = loop.time()
+            sent = 0
+            seq = 0
+            min_end = len(audio) + int(min_tail_s * SAMPLE_RATE)
+            while (sent < min_end or not is_settled(run)) and not receiver.done():
+                chunk = audio[sent : sent + step] if sent < len(audio) else silence
+                end = sent + len(chunk)
+                wait = t0 + end / SAMPLE_RATE - loop.time()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                await ws.send(encode(Audio(seq=seq, data=pcm_s16le(chunk))))
+                clock.sent(end, time.monotonic())
+                sent, seq = end, seq + 1
+
+        async def receive() -> None:
+            async for frame in ws:
+                now = time.monotonic()
+                if isinstance(frame, str):
+                    raise RuntimeError("server sent a text frame")
+                msg = decode_server(frame)
+                if isinstance(msg, Speech) and msg.event == "end":
+                    run.utterances.setdefault(msg.utterance, Utterance(msg.utterance)).speech_end_s = msg.time_s
+                elif isinstance(msg, Final):
+                    u = run.utterances.setdefault(msg.utterance, Utterance(msg.utterance))
+                    u.final_wall, u.text = now, msg.text
+                    if msg.text.strip():  # the echo agent answers at once
+                        await ws.send(encode(Text(text=msg.text, final=True, turn=msg.utterance)))
+                        u.reply_sent_wall = time.monotonic()
+                elif isinstance(msg, TtsAudio):
+                    replied = run.utterances.get(msg.turn)
+                    if replied is not None and replied.first_audio_wall is None:
+                        replied.first_audio_wall = now
+                elif isinstance(msg, TtsDone):
+                    if msg.turn in run.utterances:
+                        run.utterances[msg.turn].reply_done = True
+                elif isinstance(msg, ErrorMsg):
+                    run.errors.append(f"{msg.code}: {msg.message}")
+
+        receiver = asyncio.create_task(receive())
+        try:
+            await asyncio.wait_for(send_audio(), timeout_s)
+        except TimeoutError:
+            run.timed_out = True
+        finally:
+            with contextlib.suppress(Exception):
+                await ws.send(encode(Bye(reason="benchmark done")))
+            receiver.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await receiver
+    return run, clock
+
+
+# -- the server --------------------------------------------------------------------------------------
+@contextlib.asynccontextmanager
+async def local_server(model: str) -> AsyncIterator[str]:
+    """The real server with real models on 127.0.0.1, an OS-chosen port; yields its URL."""
+    try:
+        from streamvoice.server.app import Server  # type: ignore[import-not-found]
+    except ImportError as exc:
+        raise RuntimeError(f"the server is not available ({exc}); give --url of a running server") from None
+    from streamvoice.config import load_config
+
+    config = load_config(overrides={"asr": {"model": model}, "server": {"host": "127.0.0.1", "port": 0}})
+    server = Server(config)
+    await server.start()
+    try:
+        yield server.url
+    finally:
+        await server.stop()
+
+
+# -- main ---------------------------------------------------------------------------------------------
+def _clips(data: Path, count: int) -> list[tuple[str, Path]]:
+    """The first ``count`` English LJ Speech clips of the manifest (one speaker, read speech)."""
+    with (data / "manifest.tsv").open(newline="") as handle:
+        rows = [r for r in csv.DictReader(handle, delimiter="\t") if r["file"].startswith("ljspeech/")]
+    return [(r["file"], data / r["file"]) for r in rows[:count]]
+
+
+def _load(path: Path) -> np.ndarray:
+    from streamvoice.audio.resample import resample
+    from streamvoice.audio.wavio import read_audio
+
+    audio, rate = read_audio(path)
+    return resample(audio, rate, SAMPLE_RATE) if rate != SAMPLE_RATE else audio
+
+
+async def _measure(args: argparse.Namespace, clips: list[tuple[str, Path]]) -> list[tuple[ClipRun, CaptureClock]]:
+    async def over(url: str) -> list[tuple[ClipRun, CaptureClock]]:
+        runs = []
+        for name, path in clips:
+            audio = _load(path)
+            runs.append(await run_clip(url, name, audio, language=args.language, min_tail_s=args.tail,
+                                       timeout_s=len(audio) / SAMPLE_RATE + args.timeout))
+            print(f"  {name}: {_describe(*runs[-1])}", flush=True)
+        return runs
+
+    if args.url:
+        return await over(args.url)
+    async with local_server(args.model) as url:
+        return await over(url)
+
+
+def _describe(run: ClipRun, clock: CaptureClock) -> str:
+    parts = [f"{s['speech_end_to_first_audio_s']:.2f} s" for s in loop_samples(run, clock)]
+    extra = (" TIMED OUT" if run.timed_out else "") + (f" errors: {run.errors}" if run.errors else "")
+    return f"end of speech → first audio {', '.join(parts) or 'none'}{extra}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.voice_loop", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK_CLIPS} clips")
+    parser.add_argument("--data", type=Path, default=SPEECH_DIR, help="speech folder (manifest.tsv)")
+    parser.add_argument("--clips", type=int, default=None, help=f"how many clips (default 10, quick {QUICK_CLIPS})")
+    parser.add_argument("--model", default="whisper-base", help="ASR model the local server loads")
+    parser.add_argument("--language", default="en", help="ASR language asked in hello ('auto' to detect)")
+    parser.add_argument("--url", default=None, help="measure this running server instead of starting one")
+    parser.add_argument("--tail", type=float, default=1.5, help="least silence streamed after each clip, s")
+    parser.add_argument("--timeout", type=float, default=30.0, help="seconds allowed per clip beyond its length")
+    args = parser.parse_args(argv)
+    clips = _clips(args.data, args.clips or (QUICK_CLIPS if args.quick else 10))
+    if not clips:
+        print(f"no LJ Speech clips in {args.data / 'manifest.tsv'}")
+        return 1
+    runs = asyncio.run(_measure(args, clips))
+
+    per = [s for run, clock in runs for s in loop_samples(run, clock)]
+    keys = ("speech_end_to_first_audio_s", "speech_end_to_final_s", "final_to_first_audio_s")
+    samples = {k: [s[k] for s in per] for k in keys}
+    figures: dict[str, Any] = {k: summary_stats(v) for k, v in samples.items()}
+    figures["replies"] = len(per)
+    figures["utterances"] = sum(len(r.utterances) for r, _ in runs)
+    figures["timed_out_clips"] = sum(r.timed_out for r, _ in runs)
+    figures["errors"] = [e for r, _ in runs for e in r.errors][:10]
+    print_table("Voice loop (echo agent, loopback WebSocket)",
+                [[k, figures[k]["n"], figures[k]["p50"], figures[k]["p95"]] for k in keys],
+                ["figure", "n", "p50 s", "p95 s"])
+    settings = {"asr_model": args.model, "tts_model": "kokoro-82m", "language": args.language,
+                "clips": [name for name, _ in clips], "chunk_ms": CHUNK_MS, "pacing": "real time",
+                "server": args.url or "local, 127.0.0.1 port 0", "agent": "echo (final text as one final text)"}
+    print(f"wrote {write_result('voice_loop', figures, settings=settings, argv=argv, samples=samples)}")
+    return 0 if per else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,34 @@
+"""The ASR capacity benchmark's pure parts: the capacity rule and where streams start (no models)."""
+
+from __future__ import annotations
+
+from bench.asr_capacity import LevelResult, capacity, stream_offsets
+
+
+def _level(n: int, lags: list[float], mode: str = "sequential") -> LevelResult:
+    return LevelResult(mode=mode, streams=n, audio_s=10.0 * n, wall_s=10.0, cpu_s=5.0, busy_s=5.0, decodes=len(lags),
+                       batches=max(1, len(lags)), lags=lags)
+
+
+def test_capacity_is_the_largest_n_with_every_smaller_n_passing() -> None:
+    levels = [_level(1, [0.5, 1.0]), _level(2, [1.0, 1.5]), _level(3, [2.5, 3.0]), _level(4, [0.1])]
+    assert capacity(levels, max_lag_s=2.0) == 2  # N=4 passing after N=3 failed does not count
+
+
+def test_capacity_is_zero_when_one_stream_fails_or_nothing_was_decoded() -> None:
+    assert capacity([_level(1, [5.0])], max_lag_s=2.0) == 0
+    assert capacity([_level(1, [])], max_lag_s=2.0) == 0
+    assert capacity([], max_lag_s=2.0) == 0
+
+
+def test_level_figures_are_ratios_of_the_run() -> None:
+    figures = _level(2, [1.0, 2.0, 3.0]).figures()
+    assert figures["cpu_s_per_audio_s"] == 0.25
+    assert figures["worker_utilisation"] == 0.5
+    assert figures["lag_s"]["n"] == 3
+
+
+def test_stream_offsets_spread_streams_over_the_file() -> None:
+    assert stream_offsets(100.0, 20.0, 1) == [0.0]
+    assert stream_offsets(100.0, 20.0, 4) == [0.0, 20.0, 40.0, 60.0]
+    assert stream_offsets(10.0, 20.0, 2) == [0.0, 0.0]  # file shorter than a stretch: all start at 0
