@@ -73,6 +73,7 @@ class Segmenter:
         first_chunk_max_words: int = 10,
         max_chunk_chars: int = 300,
         hard_max_chars: int = 2000,
+        early_first_chunk: bool = True,
     ) -> None:
         if first_chunk_min_words < 1 or first_chunk_max_words < first_chunk_min_words:
             raise ValueError("need 1 <= first_chunk_min_words <= first_chunk_max_words")
@@ -82,6 +83,7 @@ class Segmenter:
         self.first_chunk_max_words = first_chunk_max_words
         self.max_chunk_chars = max_chunk_chars
         self.hard_max_chars = hard_max_chars
+        self.early_first_chunk = early_first_chunk  # False: whole sentences only (the usual baseline)
         self._buf = ""
         self._first = True
 
@@ -137,7 +139,7 @@ class Segmenter:
                 break
         if best is not None:
             return best
-        if self._first:
+        if self._first and self.early_first_chunk:
             cut = self._first_chunk_cut(buf, body_start)
             if cut is not None:
                 return cut

@@ -1,0 +1,162 @@
+"""Kokoro-82M through ONNX Runtime: phonemes + voice style + speed -> 24 kHz audio and word times.
+
+The int8 graph exports only ``audio``; its duration predictor's rounded output
+(``/encoder/Round_output_0``, frames of 600 samples per input token) is added as a second graph
+output at load time, in memory, so each word's start and end come from the model itself rather
+than being guessed from text length.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from streamvoice.tts.types import PhonemizedChunk, SynthesisResult, WordTiming
+from streamvoice.tts.voices import MAX_PHONEMES, VoiceBank
+
+SAMPLE_RATE = 24_000
+FRAME_SAMPLES = 600  # one duration unit of Kokoro's predictor
+DURATIONS_TENSOR = "/encoder/Round_output_0"
+MODEL_FILES = ("kokoro-v1.0.int8.onnx", "kokoro-v1.0.onnx", "model.onnx")
+
+
+class SynthesisAborted(RuntimeError):
+    """The synthesis was abandoned through its :class:`AbortHandle` (a cancelled turn)."""
+
+
+class AbortHandle:
+    """Lets another thread abandon one synthesis while ONNX Runtime is inside ``run``."""
+
+    def __init__(self) -> None:
+        import onnxruntime as ort
+
+        self.run_options = ort.RunOptions()
+        self.aborted = False
+
+    def abort(self) -> None:
+        self.aborted = True
+        self.run_options.terminate = True
+
+
+class KokoroOnnx:
+    """A loaded Kokoro session. Call ``synthesize`` from one worker thread at a time."""
+
+    sample_rate = SAMPLE_RATE
+
+    def __init__(self, session: Any, vocab: dict[str, int], voices: VoiceBank, has_durations: bool) -> None:
+        self._session = session
+        self._vocab = vocab
+        self.voices = voices
+        self.has_durations = has_durations
+        self._lock = threading.Lock()
+
+    def synthesize(
+        self, chunk: PhonemizedChunk, voice_spec: str, speed: float = 1.0, abort: AbortHandle | None = None
+    ) -> SynthesisResult:
+        """Audio for one phonemized chunk, with word timings relative to the chunk's start."""
+        if not 0.5 <= float(speed) <= 2.0:
+            raise ValueError(f"speed must be between 0.5 and 2.0, got {speed}")
+        ids, positions = self._token_ids(chunk.phonemes)
+        if not ids:
+            raise ValueError(f"chunk {chunk.text!r} is empty: none of its phonemes are in Kokoro's vocabulary")
+        if len(ids) > MAX_PHONEMES:
+            raise ValueError(f"chunk has {len(ids)} phonemes; Kokoro takes at most {MAX_PHONEMES} (split it first)")
+        style = self.voices.style(voice_spec, len(ids))
+        feeds = {
+            "tokens": np.array([[0, *ids, 0]], dtype=np.int64),
+            "style": style,
+            "speed": np.array([speed], dtype=np.float32),
+        }
+        started = time.perf_counter()
+        if abort is not None and abort.aborted:
+            raise SynthesisAborted("synthesis abandoned before it started")
+        with self._lock:
+            try:
+                outputs = self._session.run(None, feeds, abort.run_options if abort is not None else None)
+            except Exception as exc:  # ORT raises a generic error when terminated
+                if abort is not None and abort.aborted:
+                    raise SynthesisAborted("synthesis abandoned while running") from None
+                raise RuntimeError(f"Kokoro inference failed for {chunk.text[:60]!r}: {exc}") from exc
+        compute_s = time.perf_counter() - started
+        audio = np.asarray(outputs[0], dtype=np.float32).reshape(-1)
+        words: tuple[WordTiming, ...] = ()
+        if self.has_durations and len(outputs) > 1:
+            words = word_timings(chunk, positions, np.asarray(outputs[1]).reshape(-1), audio.size)
+        return SynthesisResult(audio=audio, sample_rate=SAMPLE_RATE, words=words, compute_s=compute_s)
+
+    def _token_ids(self, phonemes: str) -> tuple[list[int], list[int]]:
+        """Token ids, and for each phoneme index its token index (-1 when not in the vocabulary)."""
+        ids: list[int] = []
+        positions: list[int] = []
+        for ch in phonemes:
+            token = self._vocab.get(ch)
+            if token is None:
+                positions.append(-1)
+            else:
+                positions.append(len(ids))
+                ids.append(token)
+        return ids, positions
+
+
+def word_timings(
+    chunk: PhonemizedChunk, positions: list[int], durations: np.ndarray, n_samples: int
+) -> tuple[WordTiming, ...]:
+    """Word start/end seconds from per-token durations (index 0 and the last are the pads)."""
+    edges = np.concatenate([[0.0], np.cumsum(durations.astype(np.float64))]) * FRAME_SAMPLES / SAMPLE_RATE
+    limit = n_samples / SAMPLE_RATE
+    out: list[WordTiming] = []
+    for word, first, end in chunk.word_spans:
+        kept = [positions[i] for i in range(first, min(end, len(positions))) if positions[i] >= 0]
+        if not kept:
+            continue
+        start_s = float(min(edges[1 + kept[0]], limit))  # +1: the leading pad token
+        end_s = float(min(edges[2 + kept[-1]], limit))
+        out.append(WordTiming(word, round(start_s, 4), round(max(end_s, start_s), 4)))
+    return tuple(out)
+
+
+def find_model_file(model_dir: Path) -> Path:
+    for name in MODEL_FILES:
+        if (model_dir / name).is_file():
+            return model_dir / name
+    found = sorted(model_dir.glob("*.onnx"))
+    if not found:
+        raise FileNotFoundError(f"no Kokoro .onnx model in {model_dir}; run `streamvoice models install kokoro-82m`")
+    return found[0]
+
+
+def load_kokoro(model_dir: Path, tts_config: Any, warm_up: bool = True) -> KokoroOnnx:
+    """Load the ONNX graph (with the durations output added), vocabulary and voices."""
+    import onnx
+    import onnxruntime as ort
+
+    model_dir = Path(model_dir)
+    model = onnx.load(str(find_model_file(model_dir)))
+    produced = {out for node in model.graph.node for out in node.output}
+    has_durations = DURATIONS_TENSOR in produced
+    if has_durations and DURATIONS_TENSOR not in {o.name for o in model.graph.output}:
+        info = onnx.ValueInfoProto()
+        info.name = DURATIONS_TENSOR
+        model.graph.output.append(info)
+    options = ort.SessionOptions()
+    threads = int(getattr(tts_config, "threads", 0) or 0) or (os.cpu_count() or 1)
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # shared cores: do not spin
+    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    with (model_dir / "vocab.json").open(encoding="utf-8") as handle:
+        raw = json.load(handle)
+    vocab = {str(k): int(v) for k, v in (raw.get("vocab", raw)).items()}
+    kokoro = KokoroOnnx(session, vocab, VoiceBank(model_dir / "voices"), has_durations)
+    if warm_up:  # the first run allocates arenas and is 2-3x slower; pay it at load, not on a user's turn
+        voice = getattr(tts_config, "voice", "af_heart")
+        if voice not in kokoro.voices.names():
+            voice = kokoro.voices.names()[0]
+        kokoro.synthesize(PhonemizedChunk("warm up", "wˈɔɹm ˈʌp, " * 8, (), "en-us"), voice, 1.0)
+    return kokoro

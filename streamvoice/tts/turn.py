@@ -1,0 +1,167 @@
+"""One turn of speech, sans-I/O: text deltas in, chunk jobs out; synthesis results in, frames out.
+
+Why a plan object: the server (engine worker thread + asyncio) and the in-process driver (plain
+threads) need the same bookkeeping: which chunks exist, where each one's audio starts in the
+turn, in what order frames go out, and that after ``cancel()`` nothing more of the turn is sent
+even if results still arrive. Pure: no threads, no model, no asyncio.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from streamvoice.tts.frames import chunk_to_pcm_frames
+from streamvoice.tts.segmenter import Segmenter
+from streamvoice.tts.types import SynthesisResult, WordTiming
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkJob:
+    """A text chunk to phonemize and synthesize for a turn."""
+
+    turn: int
+    index: int  # order within the turn; frames go out in this order
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class AudioFrame:
+    """One frame of a turn's audio, ready for a ``tts_audio`` message."""
+
+    turn: int
+    seq: int  # frame number within the turn
+    chunk: int  # ChunkJob.index this frame belongs to
+    pcm: bytes = field(repr=False)  # int16 little-endian mono at sample_rate
+    sample_rate: int
+    samples: int
+    offset_ms: float  # where this frame starts in the turn's audio
+    text: str  # the chunk's text on its first frame, else ""
+    words: tuple[WordTiming, ...]  # first frame of a chunk: its words, in turn seconds
+
+
+def merge_results(results: list[SynthesisResult]) -> SynthesisResult:
+    """Concatenate the sub-chunks of one text chunk (split for the phoneme limit) into one result."""
+    if not results:
+        raise ValueError("no results to merge")
+    if len(results) == 1:
+        return results[0]
+    rate = results[0].sample_rate
+    words: list[WordTiming] = []
+    offset = 0
+    for r in results:
+        shift = offset / rate
+        words.extend(WordTiming(w.word, w.start_s + shift, w.end_s + shift) for w in r.words)
+        offset += r.audio.size
+    audio = np.concatenate([r.audio for r in results]).astype(np.float32)
+    return SynthesisResult(audio, rate, tuple(words), sum(r.compute_s for r in results))
+
+
+class TurnSynthesisPlan:
+    """Bookkeeping for one turn; drive it with push/finish, accept/skip, cancel."""
+
+    def __init__(
+        self, turn: int, sample_rate: int = 24_000, frame_ms: int = 60, segmenter: Segmenter | None = None
+    ) -> None:
+        self.turn = turn
+        self.sample_rate = sample_rate  # the client's rate
+        self.frame_ms = frame_ms
+        self._segmenter = segmenter or Segmenter()
+        self._next_job = 0
+        self._next_out = 0
+        self._held: dict[int, SynthesisResult | None] = {}
+        self._texts: dict[int, str] = {}
+        self._seq = 0
+        self._audio_s = 0.0
+        self.finished = False
+        self.cancelled = False
+
+    @property
+    def audio_s(self) -> float:
+        """Seconds of audio released so far."""
+        return self._audio_s
+
+    @property
+    def done(self) -> bool:
+        """Finished and every chunk's result released (or cancelled)."""
+        return self.cancelled or (self.finished and self._next_out == self._next_job)
+
+    def push(self, delta: str) -> list[ChunkJob]:
+        if self.cancelled:
+            return []
+        if self.finished:
+            raise ValueError(f"turn {self.turn} already ended; start a new turn for more text")
+        return self._jobs(self._segmenter.push(delta))
+
+    def finish(self) -> list[ChunkJob]:
+        if self.cancelled or self.finished:
+            return []
+        self.finished = True
+        return self._jobs(self._segmenter.finish())
+
+    def cancel(self) -> None:
+        """Drop everything queued; results that still arrive for this turn are discarded."""
+        self.cancelled = True
+        self._held.clear()
+        self._texts.clear()
+        self._segmenter.reset()
+
+    def wanted(self, job: ChunkJob) -> bool:
+        """Whether a job is still worth running (false once its turn is cancelled)."""
+        return not self.cancelled and job.turn == self.turn and job.index >= self._next_out
+
+    def skip(self, job: ChunkJob) -> list[AudioFrame]:
+        """A chunk with nothing speakable: release the order slot without audio."""
+        return self._accept(job, None)
+
+    def accept(self, job: ChunkJob, result: SynthesisResult) -> list[AudioFrame]:
+        """Frames now releasable, in order; empty for a cancelled turn or while earlier chunks are pending."""
+        return self._accept(job, result)
+
+    def _jobs(self, chunks: list[str]) -> list[ChunkJob]:
+        jobs = [ChunkJob(self.turn, self._next_job + i, text) for i, text in enumerate(chunks)]
+        self._next_job += len(jobs)
+        self._texts.update((j.index, j.text) for j in jobs)
+        return jobs
+
+    def _accept(self, job: ChunkJob, result: SynthesisResult | None) -> list[AudioFrame]:
+        if not self.wanted(job):
+            return []
+        self._held[job.index] = result
+        frames: list[AudioFrame] = []
+        while self._next_out in self._held:
+            held = self._held.pop(self._next_out)
+            if held is None:
+                self._texts.pop(self._next_out, None)
+            else:
+                frames.extend(self._frames(self._next_out, held))
+            self._next_out += 1
+        return frames
+
+    def _frames(self, index: int, result: SynthesisResult) -> list[AudioFrame]:
+        start_s = self._audio_s
+        words = tuple(WordTiming(w.word, w.start_s + start_s, w.end_s + start_s) for w in result.words)
+        pcm_frames = chunk_to_pcm_frames(result.audio, result.sample_rate, self.sample_rate, self.frame_ms)
+        out: list[AudioFrame] = []
+        at = 0
+        for i, pcm in enumerate(pcm_frames):
+            n = len(pcm) // 2
+            out.append(
+                AudioFrame(
+                    turn=self.turn,
+                    seq=self._seq,
+                    chunk=index,
+                    pcm=pcm,
+                    sample_rate=self.sample_rate,
+                    samples=n,
+                    offset_ms=(start_s + at / self.sample_rate) * 1000.0,
+                    text=self._texts.pop(index, "") if i == 0 else "",
+                    words=words if i == 0 else (),
+                )
+            )
+            self._seq += 1
+            at += n
+        self._audio_s = start_s + at / self.sample_rate
+        return out
+
