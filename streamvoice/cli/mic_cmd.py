@@ -1,0 +1,78 @@
+"""`streamvoice mic`: live captions from the default microphone; `--agent echo` speaks finals back.
+
+Without `--server`, an in-process server is started on 127.0.0.1 (port chosen by the system)
+with the configured models, and the session connects to it like any other client.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import sys
+from collections.abc import AsyncIterator
+from typing import Any
+
+from streamvoice.config import Config
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = sub.add_parser("mic", help="live captions from the microphone (optionally spoken back)")
+    parser.add_argument("--server", metavar="URL", help="WebSocket URL of a running server (default: start one here)")
+    parser.add_argument("--language", default="auto", help="language code such as en, de; or auto (default)")
+    parser.add_argument("--task", choices=("transcribe", "translate"), default="transcribe")
+    parser.add_argument("--agent", choices=("echo",), help="echo: speak each final back; talking over it barges in")
+    parser.add_argument("--voice", help="voice for --agent echo (default: the server's)")
+    parser.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this long (default: Ctrl-C)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, config: Config) -> int:
+    from streamvoice.mic import AudioDeviceError, open_sounddevice
+
+    try:
+        sd = open_sounddevice(need_output=args.agent is not None)
+    except AudioDeviceError as exc:
+        print(f"streamvoice mic: {exc}", file=sys.stderr)
+        return 4
+    try:
+        return asyncio.run(_main(args, config, sd))
+    except AudioDeviceError as exc:
+        print(f"streamvoice mic: {exc}", file=sys.stderr)
+        return 4
+
+
+def _session_options(args: argparse.Namespace) -> dict[str, Any]:
+    options: dict[str, Any] = {"asr": {"language": args.language, "task": args.task}}
+    if args.voice:
+        options["tts"] = {"voice": args.voice}
+    return options
+
+
+@contextlib.asynccontextmanager
+async def _server_url(args: argparse.Namespace, config: Config) -> AsyncIterator[str]:
+    if args.server:
+        yield args.server
+        return
+    try:
+        from streamvoice.server.app import Server
+    except ImportError as exc:
+        raise SystemExit(f"streamvoice mic: no in-process server available ({exc}); pass --server URL") from exc
+    server = Server(config.model_copy(update={"server": config.server.model_copy(update={"port": 0})}))
+    async with server:
+        yield server.ws_url
+
+
+async def _main(args: argparse.Namespace, config: Config, sd: Any) -> int:
+    from streamvoice.client import connect
+    from streamvoice.mic.captions import CaptionPrinter
+    from streamvoice.mic.loop import MicLoop
+
+    printer = CaptionPrinter(sys.stdout, live=sys.stdout.isatty())
+    async with _server_url(args, config) as url, connect(url, **_session_options(args)) as session:
+        print(f"streamvoice mic: listening (server {url}); Ctrl-C to stop", file=sys.stderr)
+        loop = MicLoop(sd, session, printer, echo=args.agent == "echo")
+        stats = await loop.run(args.duration)
+    if stats.errors:
+        return 1
+    return 0
