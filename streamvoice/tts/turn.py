@@ -141,7 +141,9 @@ class TurnSynthesisPlan:
 
     def _frames(self, index: int, result: SynthesisResult) -> list[AudioFrame]:
         start_s = self._audio_s
-        words = tuple(WordTiming(w.word, w.start_s + start_s, w.end_s + start_s) for w in result.words)
+        words = tuple(
+            WordTiming(w.word, round(w.start_s + start_s, 4), round(w.end_s + start_s, 4)) for w in result.words
+        )
         pcm_frames = chunk_to_pcm_frames(result.audio, result.sample_rate, self.sample_rate, self.frame_ms)
         out: list[AudioFrame] = []
         at = 0
