@@ -29,6 +29,15 @@ let seq = 0;
 let lastTurn = 0; // highest turn this page opened in the current session
 let cancelledUpTo = 0; // tts_audio of turns <= this is discarded (barge-in)
 let playing = false;
+let readyWaiters = []; // resolved when a session is ready
+
+function whenReady(timeoutMs = 15000) {
+  if (connection && connection.ready) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    readyWaiters.push(resolve);
+    setTimeout(() => resolve(false), timeoutMs);
+  });
+}
 
 function serverUrl() {
   const given = new URLSearchParams(location.search).get("server");
@@ -70,6 +79,8 @@ function setState(state, detail) {
     cancelledUpTo = 0;
     audio.flush();
     notice(null);
+    for (const resolve of readyWaiters) resolve(true);
+    readyWaiters = [];
   }
 }
 
@@ -210,10 +221,14 @@ async function toggleCapture() {
 async function say(textToSay) {
   await ensureConnection();
   await audio.context.resume();
+  if (!(await whenReady())) {
+    problem("Not connected: the text was not sent. Check the server, then try again.");
+    return;
+  }
   lastTurn += 1;
   if (!connection.send({ ...msg.text(textToSay, true), turn: lastTurn })) {
     lastTurn -= 1;
-    problem("Not connected yet: the text was not sent. Try again once the status says Connected.");
+    problem("Not connected: the text was not sent. Try again once the status says Connected.");
   }
 }
 
