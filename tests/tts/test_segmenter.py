@@ -1,0 +1,116 @@
+"""Segmenter: hard cases and properties (pure, no models)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from streamvoice.tts.segmenter import Segmenter
+
+
+def run(text: str, step: int, **kw: int) -> list[str]:
+    seg = Segmenter(**kw)
+    out: list[str] = []
+    for i in range(0, len(text), step):
+        out += seg.push(text[i : i + step])
+    return out + seg.finish()
+
+
+PROTECTED = [
+    "Dr. Smith", "Mrs. Brown", "e.g. apples", "U.S.A. team", "3.14", "10:30", "1,000,000",
+    "https://example.com/a.b?x=1", "john.doe@example.com", "Wait... what", "a.m. today",
+]
+
+
+@pytest.mark.parametrize("step", [1, 2, 7, 10_000])
+def test_hard_cases_stay_whole(step: int) -> None:
+    text = (
+        "Sure thing. Dr. Smith paid $3.50 at 10:30 a.m. today for 1,000,000 shares, e.g. apples. "
+        "Visit https://example.com/a.b?x=1 or mail john.doe@example.com. Wait... what? "
+        'He said "Stop. Now." Then the U.S.A. team left!'
+    )
+    chunks = run(text, step)
+    for pattern in PROTECTED:
+        if pattern in text:
+            assert any(pattern in c for c in chunks), (pattern, chunks)
+    assert 'He said "Stop. Now."' in chunks
+    assert chunks[0] == "Sure thing."
+
+
+def test_sentences_and_newlines_and_lists() -> None:
+    chunks = run("Here is the plan:\n1. Buy milk.\n2. Sell eggs\n- Call Mr. Jones\nThat is all. Bye now!", 3)
+    assert chunks == ["Here is the plan:", "1. Buy milk.", "2. Sell eggs", "- Call Mr. Jones", "That is all.", "Bye now!"]
+
+
+def test_first_chunk_is_cut_early_then_sentences() -> None:
+    seg = Segmenter(first_chunk_min_words=3)
+    out: list[str] = []
+    for word in "Well, as I said before, the results are in, and they look good. More later, maybe.".split(" "):
+        out += seg.push(word + " ")
+    out += seg.finish()
+    assert out[0] == "Well, as I said before,"
+    assert out[1] == "the results are in, and they look good."  # later chunks: whole sentences
+    assert out[2] == "More later, maybe."
+
+
+def test_first_chunk_without_punctuation_is_cut_after_max_words() -> None:
+    seg = Segmenter(first_chunk_max_words=5)
+    out = seg.push("one two three four five six seven ")
+    assert out == ["one two three four five"]
+    assert seg.finish() == ["six seven"]
+
+
+def test_baseline_mode_waits_for_sentence() -> None:
+    seg = Segmenter(early_first_chunk=False)
+    assert seg.push("Well, as I said before, the results are in ") == []
+    assert seg.push("and look good. ") == []  # needs to see the next word's first letter
+    assert seg.push("Next") == ["Well, as I said before, the results are in and look good."]
+
+
+def test_run_on_text_is_cut_at_a_clause_within_limit() -> None:
+    text = ", ".join(["the quick brown fox jumps"] * 40) + "."
+    chunks = run(text, 5, max_chunk_chars=120)
+    assert len(chunks) > 3
+    assert all(len(c) <= 121 for c in chunks[:-1])
+
+
+def test_whitespace_only_and_reset() -> None:
+    seg = Segmenter()
+    assert seg.push("   \n  ") == []
+    assert seg.finish() == []
+    seg.push("Half a sentence")
+    seg.reset()
+    assert seg.finish() == []
+
+
+def _squash(s: str) -> str:
+    return re.sub(r"\s+", "", s)
+
+
+words = st.sampled_from(
+    ["hello", "world", "Dr.", "Smith", "3.14", "10:30", "U.S.A.", "e.g.", "x@y.com", "https://a.b/c.d",
+     "...", "…", "1,000", "end.", "Yes!", "why?", '"Quote.', 'it."', "one,", "two;", "—", "\n", "1.", "A."]
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(words, min_size=0, max_size=60), st.lists(st.integers(1, 15), min_size=1, max_size=10))
+def test_chunks_concatenate_to_input(parts: list[str], steps: list[int]) -> None:
+    text = " ".join(parts)
+    seg = Segmenter()
+    out: list[str] = []
+    pos = i = 0
+    while pos < len(text):
+        n = steps[i % len(steps)]
+        out += seg.push(text[pos : pos + n])
+        pos += n
+        i += 1
+    out += seg.finish()
+    assert _squash("".join(out)) == _squash(text)
+    assert all(c == c.strip() and c for c in out)
+    # protected tokens never straddle a cut
+    for token in {"3.14", "10:30", "U.S.A.", "x@y.com", "https://a.b/c.d", "1,000"} & set(parts):
+        assert sum(c.count(token) for c in out) == text.count(token)
