@@ -42,13 +42,15 @@ def test_hard_cases_stay_whole(step: int) -> None:
 
 def test_sentences_and_newlines_and_lists() -> None:
     chunks = run("Here is the plan:\n1. Buy milk.\n2. Sell eggs\n- Call Mr. Jones\nThat is all. Bye now!", 3)
-    assert chunks == ["Here is the plan:", "1. Buy milk.", "2. Sell eggs", "- Call Mr. Jones", "That is all.", "Bye now!"]
+    expected = ["Here is the plan:", "1. Buy milk.", "2. Sell eggs", "- Call Mr. Jones", "That is all.", "Bye now!"]
+    assert chunks == expected
 
 
 def test_first_chunk_is_cut_early_then_sentences() -> None:
     seg = Segmenter(first_chunk_min_words=3)
     out: list[str] = []
-    for word in "Well, as I said before, the results are in, and they look good. More later, maybe.".split(" "):
+    text = "Well, as I said before, the results are in, and they look good. More later, maybe."
+    for word in text.split(" "):
         out += seg.push(word + " ")
     out += seg.finish()
     assert out[0] == "Well, as I said before,"
