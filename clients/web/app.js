@@ -78,6 +78,7 @@ function setState(state, detail) {
     lastTurn = 0;
     cancelledUpTo = 0;
     audio.flush();
+    $("voice-status").textContent = "Voice idle.";
     notice(null);
     for (const resolve of readyWaiters) resolve(true);
     readyWaiters = [];

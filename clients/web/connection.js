@@ -70,7 +70,7 @@ export class Connection {
     }
     const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** this.attempt) * (0.8 + 0.4 * Math.random());
     this.attempt += 1;
-    const why = event.reason || `code ${event.code}`;
+    const why = event.reason || (event.code === 1006 ? "the server could not be reached" : `code ${event.code}`);
     this.onState("reconnecting", `connection closed (${why}); retrying in ${(delay / 1000).toFixed(1)} s`);
     this.timer = setTimeout(() => this.connect(), delay);
   }
