@@ -73,6 +73,9 @@ class ServerConfig(_Section):
     slow_client_timeout_s: float = Field(10.0, gt=0)
     shutdown_timeout_s: float = Field(10.0, gt=0)
     web_root: Path | None = Field(None, description="caption page folder; default clients/web")
+    asr_max_batch: int = Field(4, ge=1, le=32, description="ASR windows of different sessions decoded in one batch")
+    vad_barge_in: bool = Field(False, description="stop TTS playback when the user starts speaking")
+    hello_timeout_s: float = Field(10.0, gt=0, description="a connection must send hello within this")
 
 
 class Config(_Section):

@@ -1,20 +1,92 @@
-"""`streamvoice serve` (placeholder until the server lands)."""
+"""`streamvoice serve`: load the models, serve /v1/stream and the HTTP endpoints until SIGTERM/SIGINT.
+
+On a signal: stop accepting, flush finals, end turns, close 1001, exit within
+``server.shutdown_timeout_s``. Prints ``listening on http://HOST:PORT`` to stderr once ready
+(with ``--port 0`` that line tells the chosen port).
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import logging
+import signal
 import sys
 
 from streamvoice.config import Config
 
+log = logging.getLogger("streamvoice.serve")
+
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    parser = sub.add_parser("serve", help="run the WebSocket server")
-    parser.add_argument("--host")
-    parser.add_argument("--port", type=int)
-    parser.set_defaults(handler=run)
+    parser = sub.add_parser("serve", help="run the WebSocket server (/v1/stream, caption page, metrics)")
+    parser.add_argument("--host", help="interface to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port (default 8765; 0 picks a free one)")
+    parser.add_argument("--max-sessions", type=int, help="concurrent sessions before refusing with 1013")
+    parser.add_argument("--token", help="require this token (prefer env STREAMVOICE_SERVER__TOKEN)")
+    parser.add_argument("--allowed-origin", action="append", dest="allowed_origins",
+                        help="browser Origin allowed (repeatable)")
+    parser.add_argument("--asr-model", help="ASR model name (default from config)")
+    parser.add_argument("--no-tts", action="store_true", help="serve recognition only (no Kokoro)")
+    parser.add_argument("--fake-engine", action="store_true", help=argparse.SUPPRESS)  # tests/benchmarks only
+    parser.set_defaults(
+        handler=run,
+        config_overrides=_overrides,
+    )
+
+
+def _overrides(a: argparse.Namespace) -> dict[str, dict[str, object]]:
+    server = {
+        "host": a.host, "port": a.port, "max_sessions": a.max_sessions, "token": a.token,
+        "allowed_origins": tuple(a.allowed_origins) if a.allowed_origins else None,
+    }
+    asr = {"model": a.asr_model}
+    return {
+        section: {k: v for k, v in values.items() if v is not None}
+        for section, values in (("server", server), ("asr", asr))
+    }
+
+
+def _install_loop() -> str:
+    try:
+        import uvloop
+    except ImportError:
+        return "asyncio"
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    return "uvloop"
+
+
+async def serve(config: Config, *, fake: bool = False, tts: bool = True) -> int:
+    from streamvoice.server.app import Server
+
+    if fake:
+        from streamvoice.engine.fake import FakeEngine
+
+        engine: object = FakeEngine(asr_delay_s=0.01, tts_delay_s=0.01)
+    else:
+        from streamvoice.engine.engine import load_engine
+
+        loop = asyncio.get_running_loop()
+        engine = await loop.run_in_executor(None, lambda: load_engine(config, tts=tts))
+    server = Server(config, engine)  # type: ignore[arg-type]
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await server.start()
+        print(f"listening on http://{config.server.host}:{server.port}", file=sys.stderr, flush=True)
+        await stop.wait()
+        log.info("signal received: stopping (timeout %.1f s)", config.server.shutdown_timeout_s)
+        await server.stop(config.server.shutdown_timeout_s)
+    finally:
+        close = getattr(engine, "close", None)
+        if close is not None:
+            close()
+    return 0
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
-    print("streamvoice: the server is not built yet (issue 6); models are installed and verified.", file=sys.stderr)
-    return 1
+    loop_name = _install_loop()
+    log.info("event loop: %s", loop_name)
+    return asyncio.run(serve(config, fake=bool(args.fake_engine), tts=not args.no_tts))

@@ -1,0 +1,105 @@
+"""FakeEngine: a model-free stand-in for router unit tests and the server overhead benchmark ONLY.
+
+ASR "hears" a scripted word per ``word_s`` seconds of window audio; TTS makes a quiet tone of
+``ms_per_char`` per character. Optional delays simulate compute without using CPU.
+Never used by the real server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import numpy as np
+
+from streamvoice.asr.backend import DecodeRequest, DecodeResult, Segment
+from streamvoice.asr.events import Word
+from streamvoice.tts.types import PhonemizedChunk, SynthesisResult, WordTiming
+
+
+class FakeEngine:
+    """Implements the :class:`~streamvoice.engine.engine.SpeechEngine` interface without models."""
+
+    def __init__(
+        self,
+        *,
+        words: tuple[str, ...] = ("hello", "world"),
+        word_s: float = 0.4,
+        asr_delay_s: float = 0.0,
+        tts_delay_s: float = 0.0,
+        ms_per_char: float = 60.0,
+        sample_rate: int = 24000,
+        voices: frozenset[str] | None = None,
+    ) -> None:
+        self.words = words
+        self.word_s = word_s
+        self.asr_delay_s = asr_delay_s
+        self.tts_delay_s = tts_delay_s
+        self.ms_per_char = ms_per_char
+        self._rate = sample_rate
+        self._voices = voices
+        self.asr_calls = 0
+        self.tts_calls = 0
+        self.cancelled: list[tuple[str, int | None]] = []
+
+    asr_ready = True
+    tts_ready = True
+
+    @property
+    def voices(self) -> frozenset[str] | None:
+        return self._voices
+
+    @property
+    def tts_sample_rate(self) -> int:
+        return self._rate
+
+    async def start(self) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+    def queue_depths(self) -> dict[str, int]:
+        return {}
+
+    async def asr(self, request: DecodeRequest) -> DecodeResult:
+        self.asr_calls += 1
+        if self.asr_delay_s:
+            await asyncio.sleep(self.asr_delay_s)
+        duration = len(request.audio) / 16000.0
+        n = int(duration / self.word_s)
+        words = tuple(
+            Word(self.words[i % len(self.words)], request.offset_s + i * self.word_s,
+                 request.offset_s + (i + 0.8) * self.word_s, 0.9)
+            for i in range(n)
+        )
+        text = " ".join(w.word for w in words)
+        segs = (Segment(text, request.offset_s, request.offset_s + duration, words, -0.1, 0.01, 1.2),) if words else ()
+        return DecodeResult(segs, request.language or "en", 1.0, 0.0)
+
+    async def synthesize(
+        self, chunk: PhonemizedChunk, voice: str, speed: float, *, first: bool, session: str, turn: int
+    ) -> SynthesisResult:
+        self.tts_calls += 1
+        started = time.perf_counter()
+        if self.tts_delay_s:
+            await asyncio.sleep(self.tts_delay_s)
+        n = max(1, int(len(chunk.text) * self.ms_per_char / 1000.0 / speed * self._rate))
+        t = np.arange(n, dtype=np.float32) / self._rate
+        audio = (0.1 * np.sin(2 * np.pi * 220.0 * t)).astype(np.float32)
+        words_list = chunk.text.split()
+        step = n / self._rate / max(1, len(words_list))
+        timings = tuple(WordTiming(w, i * step, (i + 1) * step) for i, w in enumerate(words_list))
+        return SynthesisResult(audio, self._rate, timings, time.perf_counter() - started)
+
+    async def phonemize(self, text: str, voice: str, *, session: str, turn: int) -> list[PhonemizedChunk]:
+        clean = " ".join(text.split())
+        if not any(ch.isalnum() for ch in clean):
+            raise ValueError(f"nothing speakable in {len(text)} characters")
+        spans = tuple((w, 0, 0) for w in clean.split())
+        return [PhonemizedChunk(clean, clean.lower(), spans, "en-us")]
+
+    def cancel(self, session: str, turn: int | None = None) -> None:
+        self.cancelled.append((session, turn))
+
+
