@@ -42,7 +42,7 @@ function whenReady(timeoutMs = 15000) {
 function serverUrl() {
   const given = new URLSearchParams(location.search).get("server");
   if (given) return given;
-  return `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
+  return `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/v1/stream`;
 }
 
 function settings() {

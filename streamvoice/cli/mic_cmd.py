@@ -43,9 +43,11 @@ def run(args: argparse.Namespace, config: Config) -> int:
 
 
 def _session_options(args: argparse.Namespace) -> dict[str, Any]:
-    options: dict[str, Any] = {"asr": {"language": args.language, "task": args.task}}
+    from streamvoice.protocol.options import AsrOptions, TtsOptions
+
+    options: dict[str, Any] = {"asr": AsrOptions(language=args.language, task=args.task)}
     if args.voice:
-        options["tts"] = {"voice": args.voice}
+        options["tts"] = TtsOptions(voice=args.voice)
     return options
 
 
@@ -54,13 +56,21 @@ async def _server_url(args: argparse.Namespace, config: Config) -> AsyncIterator
     if args.server:
         yield args.server
         return
+    from streamvoice.engine.engine import load_engine
+    from streamvoice.server.app import Server
+    from streamvoice.server.http import STREAM_PATH
+
+    local = config.model_copy(update={"server": config.server.model_copy(update={"host": "127.0.0.1", "port": 0})})
+    print("streamvoice mic: loading the models for an in-process server…", file=sys.stderr)
+    loop = asyncio.get_running_loop()
+    engine = await loop.run_in_executor(None, lambda: load_engine(local, tts=args.agent is not None))
     try:
-        from streamvoice.server.app import Server
-    except ImportError as exc:
-        raise SystemExit(f"streamvoice mic: no in-process server available ({exc}); pass --server URL") from exc
-    server = Server(config.model_copy(update={"server": config.server.model_copy(update={"port": 0})}))
-    async with server:
-        yield server.ws_url
+        async with Server(local, engine) as server:
+            yield f"ws://127.0.0.1:{server.port}{STREAM_PATH}"
+    finally:
+        close = getattr(engine, "close", None)
+        if close is not None:
+            close()
 
 
 async def _main(args: argparse.Namespace, config: Config, sd: Any) -> int:

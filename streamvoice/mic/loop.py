@@ -88,9 +88,9 @@ class MicLoop:
         self.stats.finals.append(event.text)
         self._printer.final(event.text, event.start_s, event.end_s, getattr(event, "language", None))
         if self._echo and event.text.strip():
-            self._last_turn += 1
+            turn = await self._session.say(event.text.strip())
+            self._last_turn = turn if isinstance(turn, int) else self._last_turn + 1
             self.stats.turns_spoken += 1
-            await self._session.say(event.text.strip())
 
     async def _maybe_barge_in(self) -> None:
         if self._speaker is None or not self._speaker.playing:
