@@ -81,9 +81,10 @@ class OutboundLanes:
     def purge_turn(self, turn: int) -> int:
         """Drop queued audio frames of ``turn``; returns how many."""
         queue = self._queues[Lane.AUDIO]
-        keep = deque(i for i in queue if not (i.turn == turn and i.kind == "tts_audio"))
+        keep = [i for i in queue if not (i.turn == turn and i.kind == "tts_audio")]
         removed = len(queue) - len(keep)
-        self._queues[Lane.AUDIO] = keep
+        queue.clear()
+        queue.extend(keep)
         if removed:
             self._room.set()
         return removed
