@@ -18,6 +18,7 @@ const stats = {
   playedSamples: 0,
   playbackRate: 0,
   bargeIns: 0,
+  maxLagLevel: 0,
   errors: [],
 };
 window.streamvoice = { stats };
@@ -138,6 +139,7 @@ function handle(message) {
 }
 
 function showLag(flow) {
+  stats.maxLagLevel = Math.max(stats.maxLagLevel, flow.level);
   if (flow.level === 0) {
     if ($("notice").dataset.kind === "warn") notice(null);
     return;

@@ -104,6 +104,7 @@ def test_captions_and_echo_in_browser(
             )
             stats = page.evaluate("window.streamvoice.stats")
             caption = page.locator("#captions li").first.inner_text()
+            print("page stats:", stats)
             page.screenshot(path=str(artifacts_dir() / "caption-page.png"), full_page=True)
         finally:
             browser.close()
