@@ -38,3 +38,9 @@ def test_bad_value_names_the_setting() -> None:
 def test_unknown_field_is_an_error() -> None:
     with pytest.raises(ConfigError, match="asr.modle"):
         load_config(env={"STREAMVOICE_ASR__MODLE": "x"})
+
+
+def test_none_values_in_cli_overrides_are_ignored() -> None:
+    config = load_config(env={}, overrides={"tts": {"voice": None, "speed": 1.5}})
+    assert config.tts.voice == "af_heart"
+    assert config.tts.speed == 1.5
