@@ -13,6 +13,8 @@ import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
+from websockets.exceptions import InvalidHandshake, InvalidURI
+
 from streamvoice.config import Config
 
 
@@ -35,11 +37,21 @@ def run(args: argparse.Namespace, config: Config) -> int:
     except AudioDeviceError as exc:
         print(f"streamvoice mic: {exc}", file=sys.stderr)
         return 4
+    from streamvoice.client import ServerClosed
+
     try:
         return asyncio.run(_main(args, config, sd))
     except AudioDeviceError as exc:
         print(f"streamvoice mic: {exc}", file=sys.stderr)
         return 4
+    except ServerClosed as exc:
+        print(f"streamvoice mic: {exc}", file=sys.stderr)
+        return 5
+    except (OSError, TimeoutError, InvalidURI, InvalidHandshake) as exc:
+        where = args.server or "the in-process server"
+        print(f"streamvoice mic: cannot reach {where} ({exc or type(exc).__name__}): "
+              "start one with `streamvoice serve` or check --server", file=sys.stderr)
+        return 5
 
 
 def _session_options(args: argparse.Namespace) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.abc
 import os
+import socket
 import sys
 import wave
 from pathlib import Path
@@ -52,6 +53,18 @@ def test_no_output_device_for_echo(monkeypatch: pytest.MonkeyPatch, capsys: pyte
     assert "no audio output (speaker) device found" in lines[0]
 
 
+def test_server_unreachable(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setitem(sys.modules, "sounddevice", fake_sounddevice.build())
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"ws://127.0.0.1:{port}/v1/stream"
+    assert main(["mic", "--server", url]) == 5
+    lines = _stderr_lines(capsys)
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"streamvoice mic: cannot reach {url}") and "streamvoice serve" in lines[0]
+
+
 def _clip_pcm(path: Path) -> bytes:
     with wave.open(str(path)) as reader:
         assert (reader.getnchannels(), reader.getsampwidth(), reader.getframerate()) == (1, 2, 16000)
@@ -60,9 +73,8 @@ def _clip_pcm(path: Path) -> bytes:
 
 def _require_server_parts() -> None:
     try:
-        from streamvoice.server.app import Server  # noqa: F401
-
         from streamvoice.client import connect  # noqa: F401
+        from streamvoice.server.app import Server  # noqa: F401
     except ImportError as exc:
         reason = f"the server and Python client are needed for the mic audio path: {exc}"
         if os.environ.get("STREAMVOICE_REQUIRE_MODELS") == "1":
