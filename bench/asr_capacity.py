@@ -1,11 +1,12 @@
 """ASR capacity: how many concurrent real-time streams one machine holds before p95 lag passes 2 s.
 
 N recognition streams (``RecognizerStream``) are fed at real time, each from its own stretch of
-the long-form speech file, 20 ms at a time. Their decodes run on one worker thread that owns the
-model, the shape of the server's engine: the feeding thread polls every stream for the decode it
-wants and queues it (finals before partials, oldest first); the worker runs one decode at a time
-(``sequential``) or takes everything queued, up to ``--max-batch``, and runs it as one
-``decode_batch`` call (``batched``: cross-session batching, as good as the backend makes it).
+the long-form speech file, 20 ms at a time. Their decodes go through the server's engine
+(``streamvoice.engine``: one worker thread owns the model; finals before partials, sessions in
+turn), one decode at a time (``sequential``, ``asr_max_batch=1``) or everything queued, up to
+``--max-batch``, as one ``decode_batch`` call (``batched``: cross-session batching). Without the
+engine (``--scheduler worker``, or where it is not installed) a small worker thread here does
+the same.
 
 Lag of a decode = audio time fed when its result is ready − audio time its window covers up to.
 It includes queueing, so it grows without bound once the worker cannot keep up. Capacity is the
@@ -16,6 +17,7 @@ per audio second = process CPU time (all threads) / (N x audio seconds fed).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import queue
 import threading
@@ -198,6 +200,8 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-lag", type=float, default=2.0, help="p95 lag, seconds, a level must stay within")
     parser.add_argument("--max-batch", type=int, default=8, help="most decodes in one batch (batched mode)")
     parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
+    parser.add_argument("--scheduler", choices=("engine", "worker"), default=None,
+                        help="the server's engine (default, when present) or this file's worker thread")
     return parser.parse_args(argv)
 
 
@@ -221,13 +225,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = StreamOptions.from_config(config.asr, language=args.language)
     _warm_up(backend, options, audio)
 
+    scheduler = args.scheduler or ("engine" if _engine_available() else "worker")
     total_s = len(audio) / SAMPLE_RATE
     levels: list[LevelResult] = []
     for mode in args.modes:
         for n in range(1, max_streams + 1):
             offsets = stream_offsets(total_s, seconds, n)
             clips = [audio[int(o * SAMPLE_RATE) : int((o + seconds) * SAMPLE_RATE)] for o in offsets]
-            level = run_level(backend, options, clips, mode=mode, max_batch=args.max_batch)
+            level = _run(scheduler, backend, options, clips, mode=mode, max_batch=args.max_batch)
             levels.append(level)
             print(f"  {mode:10} N={n}: p95 lag {_s(level.p95_lag)}, CPU s/audio s "
                   f"{level.cpu_s / level.audio_s:.3f}, worker busy {level.busy_s / level.wall_s:.0%}", flush=True)
@@ -243,7 +248,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = {"model": args.model, "backend": getattr(backend, "name", "?"), "compute": config.asr.compute_type,
                 "threads": config.asr.threads or os.cpu_count(), "file": args.file, "seconds_per_stream": seconds,
                 "language": args.language, "partial_interval_ms": options.partial_interval_ms,
-                "max_lag_s": args.max_lag, "max_batch": args.max_batch, "chunk_ms": 20,
+                "max_lag_s": args.max_lag, "max_batch": args.max_batch, "chunk_ms": 20, "scheduler": scheduler,
                 "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "")}
     samples = {f"lag {lv.mode} N={lv.streams}": lv.lags for lv in levels}
     print(f"wrote {write_result('asr_capacity', figures, settings=settings, argv=argv, samples=samples)}")
@@ -261,6 +266,24 @@ def _figures(levels: list[LevelResult], max_lag_s: float) -> dict[str, Any]:
         out["batched_over_sequential_capacity"] = round(caps["batched"] / caps["sequential"], 2)
     out["levels"] = {f"{lv.mode}_n{lv.streams}": lv.figures() for lv in levels}
     return out
+
+
+def _engine_available() -> bool:
+    try:
+        import streamvoice.engine.engine  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _run(scheduler: str, backend: Any, options: Any, clips: list[np.ndarray], *, mode: str,
+         max_batch: int) -> LevelResult:
+    if scheduler == "worker":
+        return run_level(backend, options, clips, mode=mode, max_batch=max_batch)
+    from bench.capacity_engine import run_level_engine
+
+    raw = asyncio.run(run_level_engine(backend, options, clips, mode=mode, max_batch=max_batch))
+    return LevelResult(mode=mode, streams=len(clips), **raw)
 
 
 def _warm_up(backend: Any, options: Any, audio: np.ndarray) -> None:

@@ -122,93 +122,84 @@ def pcm_s16le(samples: np.ndarray) -> bytes:
 async def run_clip(url: str, name: str, audio: np.ndarray, *, language: str, min_tail_s: float,
                    timeout_s: float) -> tuple[ClipRun, CaptureClock]:
     """One session: stream ``audio`` (16 kHz float32) at real time, echo finals, log the timings."""
-    import websockets
-
-    from streamvoice.protocol import Audio, Bye, Final, Hello, Speech, Text, TtsAudio, TtsDone, encode
-    from streamvoice.protocol import ErrorMessage as ErrorMsg
-    from streamvoice.protocol.codec import decode_server
+    from streamvoice.client import connect
+    from streamvoice.protocol import ErrorMessage, Final, Speech, TtsAudio, TtsDone
     from streamvoice.protocol.options import AsrOptions
 
     run = ClipRun(clip=name, duration_s=len(audio) / SAMPLE_RATE)
     clock = CaptureClock()
     step = SAMPLE_RATE * CHUNK_MS // 1000
-    loop = asyncio.get_running_loop()
-    hello = Hello(asr=AsrOptions(language=language)) if language != "auto" else Hello()
+    turns: dict[int, Utterance] = {}  # reply turn id -> the utterance it answers
 
-    async with websockets.connect(url, compression=None, max_size=None, open_timeout=10) as ws:
-        await ws.send(encode(hello))
-
-        async def send_audio() -> None:
-            silence = np.zeros(step, dtype=np.float32)
-            t0 = loop.time()
-            sent = 0
-            seq = 0
-            min_end = len(audio) + int(min_tail_s * SAMPLE_RATE)
-            while (sent < min_end or not is_settled(run)) and not receiver.done():
-                chunk = audio[sent : sent + step] if sent < len(audio) else silence
-                end = sent + len(chunk)
-                wait = t0 + end / SAMPLE_RATE - loop.time()
-                if wait > 0:
-                    await asyncio.sleep(wait)
-                await ws.send(encode(Audio(seq=seq, data=pcm_s16le(chunk))))
-                clock.sent(end, time.monotonic())
-                sent, seq = end, seq + 1
+    async with connect(url, asr=AsrOptions(language=language)) as session:
 
         async def receive() -> None:
-            async for frame in ws:
+            async for msg in session:
                 now = time.monotonic()
-                if isinstance(frame, str):
-                    raise RuntimeError("server sent a text frame")
-                msg = decode_server(frame)
                 if isinstance(msg, Speech) and msg.event == "end":
                     run.utterances.setdefault(msg.utterance, Utterance(msg.utterance)).speech_end_s = msg.time_s
                 elif isinstance(msg, Final):
                     u = run.utterances.setdefault(msg.utterance, Utterance(msg.utterance))
                     u.final_wall, u.text = now, msg.text
                     if msg.text.strip():  # the echo agent answers at once
-                        await ws.send(encode(Text(text=msg.text, final=True, turn=msg.utterance)))
+                        turns[await session.say(msg.text)] = u
                         u.reply_sent_wall = time.monotonic()
                 elif isinstance(msg, TtsAudio):
-                    replied = run.utterances.get(msg.turn)
+                    replied = turns.get(msg.turn)
                     if replied is not None and replied.first_audio_wall is None:
                         replied.first_audio_wall = now
                 elif isinstance(msg, TtsDone):
-                    if msg.turn in run.utterances:
-                        run.utterances[msg.turn].reply_done = True
-                elif isinstance(msg, ErrorMsg):
+                    if msg.turn in turns:
+                        turns[msg.turn].reply_done = True
+                elif isinstance(msg, ErrorMessage):
                     run.errors.append(f"{msg.code}: {msg.message}")
 
         receiver = asyncio.create_task(receive())
+
+        async def send_audio() -> None:
+            silence = np.zeros(step, dtype=np.float32)
+            t0 = time.monotonic()
+            sent = 0
+            min_end = len(audio) + int(min_tail_s * SAMPLE_RATE)
+            while (sent < min_end or not is_settled(run)) and not receiver.done():
+                chunk = audio[sent : sent + step] if sent < len(audio) else silence
+                end = sent + len(chunk)
+                wait = t0 + end / SAMPLE_RATE - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                await session.send_audio(chunk)
+                clock.sent(end, time.monotonic())
+                sent = end
+
         try:
             await asyncio.wait_for(send_audio(), timeout_s)
         except TimeoutError:
             run.timed_out = True
         finally:
-            with contextlib.suppress(Exception):
-                await ws.send(encode(Bye(reason="benchmark done")))
             receiver.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await receiver
+            if receiver.done() and not receiver.cancelled() and receiver.exception() is not None:
+                run.errors.append(f"receiver: {receiver.exception()!r}")
     return run, clock
 
 
 # -- the server --------------------------------------------------------------------------------------
 @contextlib.asynccontextmanager
 async def local_server(model: str) -> AsyncIterator[str]:
-    """The real server with real models on 127.0.0.1, an OS-chosen port; yields its URL."""
-    try:
-        from streamvoice.server.app import Server  # type: ignore[import-not-found]
-    except ImportError as exc:
-        raise RuntimeError(f"the server is not available ({exc}); give --url of a running server") from None
+    """The real server with real models on 127.0.0.1, an OS-chosen port; yields its stream URL."""
     from streamvoice.config import load_config
+    from streamvoice.engine.engine import load_engine
+    from streamvoice.server.app import Server
+    from streamvoice.server.http import STREAM_PATH
 
     config = load_config(overrides={"asr": {"model": model}, "server": {"host": "127.0.0.1", "port": 0}})
-    server = Server(config)
-    await server.start()
+    engine = await asyncio.to_thread(load_engine, config)
     try:
-        yield server.url
+        async with Server(config, engine) as server:
+            yield f"ws://127.0.0.1:{server.port}{STREAM_PATH}"
     finally:
-        await server.stop()
+        await asyncio.to_thread(engine.close)
 
 
 # -- main ---------------------------------------------------------------------------------------------
