@@ -19,6 +19,7 @@ const stats = {
   playbackRate: 0,
   bargeIns: 0,
   maxLagLevel: 0,
+  turnsDone: {}, // turn → status of its tts_done
   errors: [],
 };
 window.streamvoice = { stats };
@@ -124,6 +125,7 @@ function handle(message) {
       if (message.text) $("voice-status").textContent = `Speaking (turn ${message.turn}): ${message.text}`;
       break;
     case "tts_done":
+      stats.turnsDone[message.turn] = message.status;
       audio.endTurn(message.turn);
       if (message.status === "error") problem(`Speech for turn ${message.turn} failed on the server.`);
       break;

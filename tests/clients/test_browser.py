@@ -102,6 +102,11 @@ def test_captions_and_echo_in_browser(
                 "window.streamvoice.stats.playedSamples > 0.5 * window.streamvoice.stats.playbackRate",
                 timeout=120_000,
             )
+            # barge-in by hand: playback stops at once and late audio of the turn is dropped
+            page.get_by_role("button", name="Stop voice").click()
+            page.wait_for_timeout(300)
+            played_at_stop = page.evaluate("window.streamvoice.stats.playedSamples")
+            page.wait_for_timeout(1500)
             stats = page.evaluate("window.streamvoice.stats")
             caption = page.locator("#captions li").first.inner_text()
             print("page stats:", stats)
@@ -112,3 +117,5 @@ def test_captions_and_echo_in_browser(
     assert "block books" in caption.lower(), caption
     assert stats["ttsChunks"] > 0 and stats["framesSent"] > 100, stats
     assert stats["errors"] == [], stats["errors"]
+    assert stats["bargeIns"] == 1
+    assert stats["playedSamples"] == played_at_stop, "speech kept playing after Stop voice"
