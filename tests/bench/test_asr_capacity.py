@@ -32,3 +32,13 @@ def test_stream_offsets_spread_streams_over_the_file() -> None:
     assert stream_offsets(100.0, 20.0, 1) == [0.0]
     assert stream_offsets(100.0, 20.0, 4) == [0.0, 20.0, 40.0, 60.0]
     assert stream_offsets(10.0, 20.0, 2) == [0.0, 0.0]  # file shorter than a stretch: all start at 0
+
+
+def test_figures_compare_batched_with_sequential_at_the_same_n() -> None:
+    from bench.asr_capacity import _figures
+
+    levels = [_level(1, [1.0]), _level(1, [1.0], "batched"), _level(2, [1.0, 4.0]), _level(2, [1.0, 2.0], "batched")]
+    figures = _figures(levels, max_lag_s=2.0)
+    assert figures["capacity"] == {"sequential": 1, "batched": 2}
+    assert figures["batched_over_sequential_capacity"] == 2.0
+    assert set(figures["p95_lag_batched_over_sequential"]) == {"n2"}  # N=1 is one shared run: no ratio
