@@ -65,9 +65,10 @@ class Worker:
         self.items = 0
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Start the thread (once). Results go back to the loop each submitter awaited on."""
+        self._loop = loop
         if self._thread is not None:
             return
-        self._loop = loop
         self._thread = threading.Thread(target=self._main, name=f"streamvoice-{self.name}", daemon=True)
         self._thread.start()
 
@@ -93,8 +94,8 @@ class Worker:
         Raises :class:`QueueFull` when the queue is at its bound.
         """
         loop = asyncio.get_running_loop()
-        if self._thread is None or self._loop is not loop:
-            raise RuntimeError(f"worker {self.name!r} is not started on this event loop")
+        if self._thread is None:
+            raise RuntimeError(f"worker {self.name!r} is not started; call Engine.start()")
         future: asyncio.Future[Any] = loop.create_future()
         item = WorkItem(priority=priority, session=session, payload=payload, turn=turn, handle=future)
         with self._cond:
@@ -160,11 +161,10 @@ class Worker:
 
     def _post(self, item: WorkItem, result: Any, error: BaseException | None) -> None:
         future = item.handle
-        loop = self._loop
-        if loop is None or not isinstance(future, asyncio.Future):
+        if not isinstance(future, asyncio.Future):
             return
         with contextlib.suppress(RuntimeError):  # loop closed: nobody is waiting any more
-            loop.call_soon_threadsafe(_deliver, future, result, error)
+            future.get_loop().call_soon_threadsafe(_deliver, future, result, error)
 
     def _fail(self, item: WorkItem, error: BaseException) -> None:
         self._post(item, None, error)

@@ -10,7 +10,6 @@ import msgpack
 import numpy as np
 import pytest
 from websockets.asyncio.client import connect as ws_connect
-from websockets.exceptions import ConnectionClosed
 
 from streamvoice.client import ServerClosed, connect
 from streamvoice.engine.fake import FakeEngine
