@@ -1,0 +1,134 @@
+"""`transcribe --server URL` and `say --server URL`: the CLI's client side, over the Python client.
+
+``options`` keys (all optional): ``token``, ``language`` (ASR), ``voice``, ``speed`` (TTS),
+``realtime`` (stream the file at real time instead of as fast as the server takes it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import wave
+from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
+from typing import Any, TextIO
+
+import numpy as np
+
+from streamvoice.client import ServerClosed, connect
+from streamvoice.protocol import AsrOptions, ErrorMessage, Final, Speech, TtsAudio, TtsDone, TtsOptions
+
+CHUNK_S = 0.02
+IDLE_AFTER_END_S = 1.5  # after audio_end, every speech start has its final and nothing new came
+
+
+async def remote_transcribe(url: str, path: str | Path, options: Mapping[str, Any], json_out: bool) -> int:
+    from streamvoice.audio.resample import resample
+    from streamvoice.audio.wavio import read_audio
+
+    samples, rate = read_audio(Path(path))[:2]
+    audio = np.asarray(samples, np.float32)
+    if int(rate) != 16000:
+        audio = resample(audio, int(rate), 16000)
+    asr = AsrOptions(language=options.get("language") or "auto")
+    try:
+        async with connect(url, token=options.get("token"), asr=asr) as session:
+            started = ended = 0
+            finals: list[Final] = []
+
+            async def send() -> None:
+                loop = asyncio.get_running_loop()
+                t0 = loop.time()
+                step = int(16000 * CHUNK_S)
+                for n, i in enumerate(range(0, len(audio), step)):
+                    await session.send_audio(audio[i : i + step])
+                    if options.get("realtime"):
+                        await asyncio.sleep(max(0.0, t0 + (n + 1) * CHUNK_S - loop.time()))
+                await session.end_audio()
+
+            sender = asyncio.create_task(send())
+            while True:
+                try:
+                    message = await session.recv(timeout=IDLE_AFTER_END_S if sender.done() else None)
+                except TimeoutError:
+                    if len(finals) >= started:
+                        break
+                    continue
+                if isinstance(message, Speech):
+                    started += message.event == "start"
+                    ended += message.event == "end"
+                elif isinstance(message, Final):
+                    finals.append(message)
+                    _print_final(message, json_out, sys.stdout)
+                elif isinstance(message, ErrorMessage):
+                    print(f"streamvoice: server error {message.code}: {message.message}", file=sys.stderr)
+            await sender
+    except ServerClosed as exc:
+        print(f"streamvoice: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"streamvoice: cannot reach {url}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _print_final(final: Final, json_out: bool, out: TextIO) -> None:
+    if json_out:
+        out.write(json.dumps(final.model_dump(mode="json", exclude={"type"})) + "\n")
+    else:
+        out.write(final.text.strip() + "\n")
+    out.flush()
+
+
+async def _stdin_lines() -> AsyncIterator[str]:
+    loop = asyncio.get_running_loop()
+    while True:
+        line = await loop.run_in_executor(None, sys.stdin.readline)
+        if not line:
+            return
+        yield line
+
+
+async def remote_say(
+    url: str, text_or_stdin: str | None, options: Mapping[str, Any], out_path: str | Path | None, json_out: bool
+) -> int:
+    """Speak ``text_or_stdin`` (None or "-": read stdin as a stream) into a WAV file at ``out_path``."""
+    tts = TtsOptions(voice=options.get("voice") or "af_heart", speed=float(options.get("speed") or 1.0))
+    chunks: list[bytes] = []
+    rate = tts.sample_rate
+    status = "error"
+    try:
+        async with connect(url, token=options.get("token"), tts=tts, credits="instant") as session:
+            if text_or_stdin is None or text_or_stdin == "-":
+                turn_task = asyncio.create_task(session.say_stream(_stdin_lines()))
+            else:
+                turn_task = asyncio.create_task(session.say(text_or_stdin))
+            while True:
+                message = await session.recv()
+                if isinstance(message, TtsAudio):
+                    chunks.append(message.data)
+                    rate = message.sample_rate
+                    if json_out and message.words:
+                        for word in message.words:
+                            sys.stdout.write(json.dumps(word.model_dump(mode="json")) + "\n")
+                elif isinstance(message, ErrorMessage):
+                    print(f"streamvoice: server error {message.code}: {message.message}", file=sys.stderr)
+                elif isinstance(message, TtsDone) and turn_task.done() and message.turn == turn_task.result():
+                    status = message.status
+                    break
+    except ServerClosed as exc:
+        print(f"streamvoice: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"streamvoice: cannot reach {url}: {exc}", file=sys.stderr)
+        return 1
+    pcm = b"".join(chunks)
+    if out_path is not None:
+        with wave.open(str(out_path), "wb") as wav:
+            wav.setnchannels(1)
+            wav.setsampwidth(2)
+            wav.setframerate(rate)
+            wav.writeframes(pcm)
+    print(f"{len(pcm) / 2 / rate:.2f} s of audio ({status})", file=sys.stderr)
+    return 0 if status == "complete" else 1
