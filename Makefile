@@ -29,7 +29,7 @@ sysdeps:
 	  elif command -v sudo >/dev/null; then sudo apt-get update -q && sudo apt-get install -y -q $$missing; \
 	  else echo "missing Debian packages:$$missing (install them, e.g. apt-get install$$missing)"; exit 1; fi; fi
 
-# The caption page's npm packages (msgpack for the browser, Playwright's driver for the browser test).
+# The caption page's npm packages (@msgpack/msgpack, served to the browser from clients/web/node_modules).
 web:
 	@if [ -f clients/web/package.json ]; then cd clients/web && npm install --no-audit --no-fund --loglevel=error; fi
 
