@@ -40,6 +40,11 @@ def encoder_frames(content_frames: int) -> int:
     return min(_FULL_FRAMES, -(-need // _BUCKET_FRAMES) * _BUCKET_FRAMES)
 
 
+def _max_new_tokens(seconds: float) -> int:
+    """Bound generation by the audio length: fast speech is ~5 tokens/s, loops are unbounded."""
+    return int(16 + 10 * seconds)
+
+
 def _compression_ratio(text: str) -> float:
     data = text.encode("utf-8")
     return len(data) / len(zlib.compress(data)) if data else 0.0
@@ -140,7 +145,7 @@ class CTranslate2Backend:
             encoded,
             [prompt],
             beam_size=self.beam_size,
-            max_length=448,
+            max_length=min(448, len(prompt) + _max_new_tokens(len(r.audio) / 16000.0)),
             return_scores=True,
             return_no_speech_prob=True,
             suppress_blank=True,

@@ -46,6 +46,19 @@ def new_words_after(
     return tail
 
 
+_ATTACH_BEFORE = ("'", "’", "-", ",", ".", "!", "?", ":", ";", "%")
+_ATTACH_AFTER = ("'", "’", "-")
+
+
 def join_words(words: Sequence[Word]) -> str:
-    """Display text of words (Whisper words carry their own punctuation)."""
-    return " ".join(w.word for w in words).strip()
+    """Display text of words: spaces between them, except around elisions and hyphens
+    ("d'" + "accord", "États" + "-Unis") where Whisper's tokens split a written word."""
+    parts: list[str] = []
+    for w in words:
+        text = w.word.strip()
+        if not text:
+            continue
+        if parts and not text.startswith(_ATTACH_BEFORE) and not parts[-1].endswith(_ATTACH_AFTER):
+            parts.append(" ")
+        parts.append(text)
+    return "".join(parts)

@@ -169,7 +169,7 @@ class RecognizerStream:
         if now - u.start_s < _MIN_DECODE_S:
             return None
         due = (self._partials and now - u.decoded_until_s >= self._interval_s) or (
-            now - u.window_start_s >= self.options.window_s
+            now - u.window_start_s >= self.options.window_s and now - u.decoded_until_s >= _MIN_DECODE_S
         )
         if not due:
             return None
@@ -228,20 +228,29 @@ class RecognizerStream:
         return next((u for u in self._ended if u.id == utterance), None)
 
     def _slide(self, u: _Utterance, now: float) -> None:
-        """Keep the window within ``window_s``: restart it just before the committed end."""
+        """Keep the window within ``window_s``: restart it just before the committed end.
+
+        If the committed words give no anchor that shortens the window enough (no agreement for
+        a long stretch), the hypothesis up to the window's middle is committed as it stands.
+        """
         opts = self.options
         if now - u.window_start_s <= opts.window_s:
             return
-        committed = u.agreement.committed
-        if not committed or now - (committed[-1].end_s - opts.overlap_s) > opts.window_s:
-            u.agreement.commit_until(now - opts.window_s / 2)  # no agreement in time: take the hypothesis
-        if committed:
-            anchor = committed[-1].end_s - opts.overlap_s
-            if now - anchor > opts.window_s:  # nothing usable to anchor on: keep the recent half
-                anchor = now - opts.window_s / 2
-        else:
-            anchor = now - opts.window_s / 2
-        u.window_start_s = max(u.window_start_s, anchor)
+
+        def anchor() -> float | None:
+            committed = u.agreement.committed
+            if not committed:
+                return None
+            a = committed[-1].end_s - opts.overlap_s
+            return a if u.window_start_s < a and now - a <= opts.window_s else None
+
+        start = anchor()
+        if start is None:
+            u.agreement.commit_until(now - opts.window_s / 2)
+            start = anchor()
+        if start is None:
+            start = now - opts.window_s / 2
+        u.window_start_s = max(u.window_start_s, start)
 
     def _request(self, u: _Utterance, end_s: float, kind: str) -> DecodeRequest:
         start = u.window_start_s
@@ -264,11 +273,12 @@ class RecognizerStream:
 
     def _learn_language(self, u: _Utterance, request: DecodeRequest, result: DecodeResult) -> None:
         if request.language is not None:
-            u.language = u.language or request.language
-            u.language_probability = max(u.language_probability, result.language_probability)
+            if u.language is None:  # fixed or locked language: nothing was detected
+                u.language = request.language
+                u.language_probability = result.language_probability
             return
         u.language_probability = result.language_probability
-        if result.language_probability >= _DETECT_CONFIDENT or len(request.audio) >= 3 * SAMPLE_RATE:
+        if result.language_probability >= _DETECT_CONFIDENT:  # else detect again (cheap: same encode)
             u.language = result.language
         if self.options.lock_language and result.language_probability >= self.options.lock_language_probability:
             self._locked_language = result.language

@@ -4,6 +4,10 @@ webrtcvad judges each 10/20/30 ms frame alone and flickers inside words. Speech 
 frames of a short window are voiced (the start time is moved back to the first voiced frame of that
 window); it ends only after ``end_of_speech_ms`` of continuous unvoiced frames, and the end time is
 the end of the last voiced frame, so trailing quiet consonants stay inside the utterance.
+Quiet recordings (peaks near -50 dBFS are common in read-speech corpora) are invisible to
+webrtcvad, so frames are judged after an automatic gain: the recent peak level (3 s half-life)
+is brought towards -10 dBFS, by at most 26 dB; digital silence gets no gain. The gain only
+affects the decision; the audio given to Whisper is untouched.
 Layer 2: synchronous, no asyncio.
 """
 
@@ -18,6 +22,10 @@ import numpy as np
 SAMPLE_RATE = 16_000
 _START_WINDOW_MS = 240  # frames considered when deciding that speech began
 _START_RATIO = 0.6  # fraction of them that must be voiced
+_TARGET_PEAK = 0.3  # automatic gain aims the recent peak here
+_MAX_GAIN = 20.0  # at most +26 dB
+_SILENCE_PEAK = 1e-4  # below this the input is treated as digital silence (no gain)
+_LEVEL_HALF_LIFE_S = 3.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +52,8 @@ class VoiceActivityDetector:
         self.in_speech = False
         self._last_voiced_end = 0  # frame index just after the last voiced frame
         self._silent_run = 0
+        self._level = 0.0  # recent peak, decaying
+        self._decay = 0.5 ** (frame_ms / 1000.0 / _LEVEL_HALF_LIFE_S)
 
     @property
     def time_s(self) -> float:
@@ -60,15 +70,21 @@ class VoiceActivityDetector:
         self._pending = buf[n * self._frame_len :]
         if n == 0:
             return []
-        pcm = (np.clip(buf[: n * self._frame_len], -1.0, 1.0) * 32767.0).astype("<i2")
+        frames = buf[: n * self._frame_len].reshape(n, self._frame_len)
         events: list[VadEvent] = []
         for i in range(n):
-            frame = pcm[i * self._frame_len : (i + 1) * self._frame_len].tobytes()
-            voiced = self._vad.is_speech(frame, SAMPLE_RATE)
+            voiced = self._vad.is_speech(self._gained(frames[i]), SAMPLE_RATE)
             event = self._step(voiced)
             if event is not None:
                 events.append(event)
         return events
+
+    def _gained(self, frame: np.ndarray) -> bytes:
+        self._level = max(float(np.abs(frame).max()), self._level * self._decay)
+        gain = 1.0
+        if self._level > _SILENCE_PEAK:
+            gain = min(_MAX_GAIN, max(1.0, _TARGET_PEAK / self._level))
+        return (np.clip(frame * gain, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
 
     def flush(self) -> list[VadEvent]:
         """End of audio: close an open speech region at its last voiced frame."""
