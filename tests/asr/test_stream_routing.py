@@ -1,0 +1,125 @@
+"""RecognizerStream routing with a fake backend (real VAD on a real clip): when decodes are due,
+what they cover, and how events follow. The fake 'hears' one word per 0.4 s of audio, named by
+its stream time, so hypotheses agree exactly where the audio overlaps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from streamvoice.asr.backend import DecodeRequest, DecodeResult, Segment
+from streamvoice.asr.driver import chunked, run_stream
+from streamvoice.asr.events import Final, Partial, SpeechEnded, SpeechStarted, Word
+from streamvoice.asr.options import StreamOptions
+from streamvoice.asr.stream import RecognizerStream
+from streamvoice.audio.wavio import read_audio
+
+
+class FakeBackend:
+    name = "fake"
+    multilingual = True
+
+    def __init__(self) -> None:
+        self.requests: list[DecodeRequest] = []
+
+    def decode(self, request: DecodeRequest) -> DecodeResult:
+        self.requests.append(request)
+        end = request.offset_s + len(request.audio) / 16000
+        first = int(np.ceil(request.offset_s / 0.4))
+        ws = tuple(
+            Word(f"w{k}", k * 0.4, k * 0.4 + 0.3, 0.9) for k in range(first, int(end / 0.4)) if k * 0.4 + 0.3 <= end
+        )
+        seg = Segment(" ".join(w.word for w in ws), request.offset_s, end, ws, -0.1, 0.01, 1.1)
+        return DecodeResult((seg,) if ws else (), "en", 0.99, 0.0)
+
+    def decode_batch(self, requests: list[DecodeRequest]) -> list[DecodeResult]:
+        return [self.decode(r) for r in requests]
+
+
+@pytest.fixture(scope="module")
+def speech(data_dir: Path) -> np.ndarray:
+    x, rate = read_audio(data_dir / "LJ001-0001.wav")
+    assert rate == 16000
+    silence = np.zeros(16000, dtype=np.float32)
+    return np.concatenate([silence, x, silence])
+
+
+def test_events_and_one_decode_in_flight(speech: np.ndarray) -> None:
+    stream = RecognizerStream(StreamOptions(window_s=4.0, overlap_s=0.5))
+    backend = FakeBackend()
+    events = [e for e, _, _ in run_stream(stream, backend, chunked(speech), realtime=False)]
+    kinds = [type(e) for e in events]
+    assert kinds[0] is SpeechStarted and kinds[-1] is Final
+    assert SpeechEnded in kinds
+    assert 0.6 < events[0].time_s < 1.3  # speech begins about 1 s in
+    partials = [e for e in events if isinstance(e, Partial)]
+    assert len(partials) > 5
+    assert [p.revision for p in partials] == list(range(1, len(partials) + 1))
+    final = events[-1]
+    assert isinstance(final, Final) and final.reason == "silence"
+    keys = [w.word for w in final.words]
+    assert len(keys) == len(set(keys)), "a word was doubled across window slides"
+    numbers = [int(k[1:]) for k in keys]
+    assert numbers == list(range(numbers[0], numbers[-1] + 1)), "a word was lost across window slides"
+    assert all(len(r.audio) <= 4.6 * 16000 for r in backend.requests if r.kind == "partial")
+
+
+def test_next_request_is_none_while_one_is_outstanding(speech: np.ndarray) -> None:
+    stream = RecognizerStream(StreamOptions())
+    stream.push_audio(speech[: 16000 * 3])
+    first = stream.next_request()
+    assert first is not None and first.kind == "partial"
+    stream.push_audio(speech[16000 * 3 : 16000 * 5])
+    assert stream.next_request() is None
+    stream.apply(first, FakeBackend().decode(first))
+    assert stream.next_request() is not None
+    with pytest.raises(ValueError, match="outstanding"):
+        stream.apply(first, FakeBackend().decode(first))
+
+
+def test_end_audio_and_close_finish_the_utterance(speech: np.ndarray) -> None:
+    stream = RecognizerStream(StreamOptions(partials=False))
+    stream.push_audio(speech[: 16000 * 4])
+    assert stream.next_request() is None  # partials off: nothing until the end
+    assert any(isinstance(e, SpeechEnded) for e in stream.end_audio())
+    request = stream.next_request()
+    assert request is not None and request.kind == "final"
+    (final,) = stream.apply(request, FakeBackend().decode(request))
+    assert isinstance(final, Final) and final.reason == "audio_end" and final.words
+    assert stream.close() == []
+    assert stream.finished and stream.next_request() is None
+    with pytest.raises(ValueError, match="after close"):
+        stream.push_audio(speech[:160])
+
+
+def test_pending_audio_and_drop_pending(speech: np.ndarray) -> None:
+    stream = RecognizerStream(StreamOptions())
+    stream.push_audio(speech[: 16000 * 8])
+    assert stream.pending_audio_s > 6.0
+    dropped = stream.drop_pending(2.0)
+    assert dropped > 4.0
+    assert stream.pending_audio_s == pytest.approx(2.0, abs=0.05)
+    request = stream.next_request()
+    assert request is not None and len(request.audio) <= 2.05 * 16000
+
+
+def test_max_utterance_length_cuts_and_continues(speech: np.ndarray) -> None:
+    stream = RecognizerStream(StreamOptions(max_utterance_s=3.0, window_s=2.5, overlap_s=0.5))
+    events = [e for e, _, _ in run_stream(stream, FakeBackend(), chunked(speech), realtime=False)]
+    finals = [e for e in events if isinstance(e, Final)]
+    assert len(finals) >= 3 and finals[0].reason == "max_length"
+
+
+def test_bad_input_is_refused_clearly() -> None:
+    stream = RecognizerStream(StreamOptions())
+    with pytest.raises(ValueError, match="mono"):
+        stream.push_audio(np.zeros((10, 2), dtype=np.float32))
+    with pytest.raises(ValueError, match="NaN"):
+        stream.push_audio(np.array([np.nan], dtype=np.float32))
+    with pytest.raises(ValueError, match="vad_frame_ms"):
+        StreamOptions(vad_frame_ms=25)
+    with pytest.raises(ValueError, match="language"):
+        StreamOptions(language="english please")
+    assert StreamOptions(multilingual=False, language="de", task="translate").language == "en"
