@@ -139,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(_serve(args.serve))
         return 0
     clients, seconds = (20, 5.0) if args.quick else (args.clients, args.seconds)
-    stats_file = tempfile.NamedTemporaryFile(suffix=".json", delete=False).name
+    handle, stats_file = tempfile.mkstemp(suffix=".json")
+    os.close(handle)
     proc = subprocess.Popen([sys.executable, "-m", "bench.server_overhead", "--serve", stats_file],
                             stdout=subprocess.PIPE, text=True)
     try:
