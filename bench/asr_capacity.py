@@ -190,12 +190,12 @@ def run_level(backend: Any, options: Any, clips: list[np.ndarray], *, mode: str,
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.asr_capacity", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="N in 1..3, 15 s each (about a minute)")
+    parser.add_argument("--quick", action="store_true", help="N in 1..3, 10 s each (under a minute)")
     parser.add_argument("--data", type=Path, default=SPEECH_DIR, help="speech folder (has longform/)")
     parser.add_argument("--file", default=LONGFORM, help="speech file inside --data, fed to every stream")
     parser.add_argument("--model", default="whisper-base")
     parser.add_argument("--language", default="en", help="fixed language ('auto' to detect per utterance)")
-    parser.add_argument("--seconds", type=float, default=None, help="audio per stream (default 60, quick 15)")
+    parser.add_argument("--seconds", type=float, default=None, help="audio per stream (default 60, quick 10)")
     parser.add_argument("--max-streams", type=int, default=None, help="largest N tried (default 8, quick 3)")
     parser.add_argument("--max-lag", type=float, default=2.0, help="p95 lag, seconds, a level must stay within")
     parser.add_argument("--max-batch", type=int, default=8, help="most decodes in one batch (batched mode)")
@@ -207,7 +207,7 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parse(argv)
-    seconds = args.seconds or (15.0 if args.quick else 60.0)
+    seconds = args.seconds or (10.0 if args.quick else 60.0)
     max_streams = args.max_streams or (3 if args.quick else 8)
 
     from streamvoice.asr.loader import load_asr_backend

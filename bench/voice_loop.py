@@ -203,10 +203,11 @@ async def local_server(model: str) -> AsyncIterator[str]:
 
 
 # -- main ---------------------------------------------------------------------------------------------
-def _clips(data: Path, count: int) -> list[tuple[str, Path]]:
-    """The first ``count`` English LJ Speech clips of the manifest (one speaker, read speech)."""
+def _clips(data: Path, count: int, max_s: float) -> list[tuple[str, Path]]:
+    """The first ``count`` LJ Speech clips of the manifest no longer than ``max_s`` (a spoken turn)."""
     with (data / "manifest.tsv").open(newline="") as handle:
-        rows = [r for r in csv.DictReader(handle, delimiter="\t") if r["file"].startswith("ljspeech/")]
+        rows = [r for r in csv.DictReader(handle, delimiter="\t")
+                if r["file"].startswith("ljspeech/") and float(r["duration_s"]) <= max_s]
     return [(r["file"], data / r["file"]) for r in rows[:count]]
 
 
@@ -246,13 +247,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_CLIPS} clips")
     parser.add_argument("--data", type=Path, default=SPEECH_DIR, help="speech folder (manifest.tsv)")
     parser.add_argument("--clips", type=int, default=None, help=f"how many clips (default 10, quick {QUICK_CLIPS})")
+    parser.add_argument("--max-clip-s", type=float, default=6.0, help="longest clip used, s (a spoken turn)")
     parser.add_argument("--model", default="whisper-base", help="ASR model the local server loads")
     parser.add_argument("--language", default="en", help="ASR language asked in hello ('auto' to detect)")
     parser.add_argument("--url", default=None, help="measure this running server instead of starting one")
     parser.add_argument("--tail", type=float, default=1.5, help="least silence streamed after each clip, s")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds allowed per clip beyond its length")
     args = parser.parse_args(argv)
-    clips = _clips(args.data, args.clips or (QUICK_CLIPS if args.quick else 10))
+    clips = _clips(args.data, args.clips or (QUICK_CLIPS if args.quick else 10), args.max_clip_s)
     if not clips:
         print(f"no LJ Speech clips in {args.data / 'manifest.tsv'}")
         return 1
@@ -270,7 +272,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 [[k, figures[k]["n"], figures[k]["p50"], figures[k]["p95"]] for k in keys],
                 ["figure", "n", "p50 s", "p95 s"])
     settings = {"asr_model": args.model, "tts_model": "kokoro-82m", "language": args.language,
-                "clips": [name for name, _ in clips], "chunk_ms": CHUNK_MS, "pacing": "real time",
+                "clips": [name for name, _ in clips], "max_clip_s": args.max_clip_s, "chunk_ms": CHUNK_MS,
+                "pacing": "real time",
                 "server": args.url or "local, 127.0.0.1 port 0", "agent": "echo (final text as one final text)"}
     print(f"wrote {write_result('voice_loop', figures, settings=settings, argv=argv, samples=samples)}")
     return 0 if per else 1
