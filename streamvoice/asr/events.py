@@ -35,6 +35,7 @@ class Partial:
     text: str  # stable_text + unstable tail
     stable_text: str  # committed prefix: never changes again within the utterance
     words: tuple[Word, ...]  # all words of `text`, committed first
+    stable_count: int = 0  # how many of `words` are committed (the words of stable_text)
 
 
 @dataclass(frozen=True, slots=True)

@@ -200,7 +200,8 @@ class RecognizerStream:
         u.last_partial_text = text
         u.revision += 1
         all_words = tuple(committed) + tuple(tail) if self.options.word_timestamps else ()
-        return [Partial(u.id, u.revision, text, join_words(committed), all_words)]
+        stable_count = len(committed) if self.options.word_timestamps else 0
+        return [Partial(u.id, u.revision, text, join_words(committed), all_words, stable_count)]
 
     # -- internals ----------------------------------------------------------------------------
     def _start_utterance(self, start_s: float) -> SpeechStarted:
