@@ -111,6 +111,15 @@ class Session:
         if self._shutting_down or self._ended.is_set():
             return
         self._shutting_down = True
+        if self.core.state is not State.READY:  # already closing (bye, error) or no hello yet
+            self._do(self.core.shutdown())
+            try:
+                async with asyncio.timeout(max(0.1, min(2.0, timeout))):
+                    await self._ended.wait()
+            except TimeoutError:
+                self.transport.abort()
+                self._end()
+            return
         try:
             async with asyncio.timeout(max(0.1, timeout - 0.5)):
                 if self.asr is not None:
