@@ -73,6 +73,7 @@ class Utterance:
     id: int
     speech_end_s: float | None = None  # audio time of the speech end event
     final_wall: float | None = None
+    server_latency_s: float | None = None  # the final's own latency_ms, as the server measured it
     text: str = ""
     reply_sent_wall: float | None = None
     first_audio_wall: float | None = None
@@ -89,7 +90,8 @@ class ClipRun:
 
 
 def loop_samples(run: ClipRun, clock: CaptureClock) -> list[dict[str, float]]:
-    """Per replied utterance: end of speech → final, final → first audio, end of speech → first audio."""
+    """Per replied utterance: end of speech → final, final → first audio, end of speech → first audio
+    (and the final's ``latency_ms`` as the server reported it, when it did)."""
     out = []
     for u in sorted(run.utterances.values(), key=lambda u: u.id):
         if u.speech_end_s is None or u.final_wall is None or u.first_audio_wall is None:
@@ -97,9 +99,12 @@ def loop_samples(run: ClipRun, clock: CaptureClock) -> list[dict[str, float]]:
         spoken = clock.captured_at(u.speech_end_s)
         if spoken is None:
             continue
-        out.append({"speech_end_to_final_s": u.final_wall - spoken,
-                    "final_to_first_audio_s": u.first_audio_wall - u.final_wall,
-                    "speech_end_to_first_audio_s": u.first_audio_wall - spoken})
+        sample = {"speech_end_to_final_s": u.final_wall - spoken,
+                  "final_to_first_audio_s": u.first_audio_wall - u.final_wall,
+                  "speech_end_to_first_audio_s": u.first_audio_wall - spoken}
+        if u.server_latency_s is not None:
+            sample["server_reported_final_latency_s"] = u.server_latency_s
+        out.append(sample)
     return out
 
 
@@ -141,6 +146,7 @@ async def run_clip(url: str, name: str, audio: np.ndarray, *, language: str, min
                 elif isinstance(msg, Final):
                     u = run.utterances.setdefault(msg.utterance, Utterance(msg.utterance))
                     u.final_wall, u.text = now, msg.text
+                    u.server_latency_s = None if msg.latency_ms is None else msg.latency_ms / 1000.0
                     if msg.text.strip():  # the echo agent answers at once
                         turns[await session.say(msg.text)] = u
                         u.reply_sent_wall = time.monotonic()
@@ -264,12 +270,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     keys = ("speech_end_to_first_audio_s", "speech_end_to_final_s", "final_to_first_audio_s")
     samples = {k: [s[k] for s in per] for k in keys}
     figures: dict[str, Any] = {k: summary_stats(v) for k, v in samples.items()}
+    # the server's own final latency_ms, for comparison with what the client measured
+    figures["server_reported_final_latency_s"] = summary_stats(
+        [s["server_reported_final_latency_s"] for s in per if "server_reported_final_latency_s" in s])
     figures["replies"] = len(per)
     figures["utterances"] = sum(len(r.utterances) for r, _ in runs)
     figures["timed_out_clips"] = sum(r.timed_out for r, _ in runs)
     figures["errors"] = [e for r, _ in runs for e in r.errors][:10]
     print_table("Voice loop (echo agent, loopback WebSocket)",
-                [[k, figures[k]["n"], figures[k]["p50"], figures[k]["p95"]] for k in keys],
+                [[k, figures[k]["n"], figures[k]["p50"], figures[k]["p95"]]
+                 for k in (*keys, "server_reported_final_latency_s")],
                 ["figure", "n", "p50 s", "p95 s"])
     settings = {"asr_model": args.model, "tts_model": "kokoro-82m", "language": args.language,
                 "clips": [name for name, _ in clips], "max_clip_s": args.max_clip_s, "chunk_ms": CHUNK_MS,
