@@ -2,7 +2,9 @@
 
 Why: an LLM streams tokens; waiting for the whole reply wastes seconds, while cutting at every
 period breaks "Dr. Smith" or "3.14". The first chunk of a turn is cut early (a clause boundary
-after a few words, or a run of words without punctuation) to bring the first audio forward;
+after a few words; in a run of words without punctuation, just before a word that opens a clause
+or phrase, so "…is better | for your team" and never "…better for your | team") to bring the
+first audio forward;
 later chunks end at sentence boundaries, newlines, or, for run-ons, the best clause/space.
 
 Cuts only ever happen at whitespace, so tokens without spaces (URLs, e-mail addresses,
@@ -16,41 +18,31 @@ import re
 # Abbreviations after which a period never ends a sentence (the next word is a name or number).
 _NEVER_ENDS = frozenset(
     [
-        "mr",
-        "mrs",
-        "ms",
-        "mx",
-        "dr",
-        "prof",
-        "st",
-        "sr",
-        "jr",
-        "gen",
-        "gov",
-        "sen",
-        "rep",
-        "capt",
-        "lt",
-        "col",
-        "sgt",
-        "rev",
-        "hon",
-        "fig",
-        "no",
-        "nos",
-        "vol",
-        "vs",
-        "approx",
-        "dept",
-        "est",
-        "mt",
-        "ave",
-        "blvd",
-        "ch",
-        "pp",
-        "cf",
-        "al",
-        "ft",
+        "mr", "mrs", "ms", "mx", "dr", "prof", "st", "sr", "jr", "gen", "gov", "sen", "rep", "capt", "lt", "col",
+        "sgt", "rev", "hon", "fig", "no", "nos", "vol", "vs", "approx", "dept", "est", "mt", "ave", "blvd", "ch",
+        "pp", "cf", "al", "ft",
+    ]
+)
+# Words that open a clause, then words that open a phrase: a first chunk cut without punctuation
+# ends just before one of them, never just after ("…better | for your team", not "…for your |").
+_CLAUSE_OPENERS = frozenset(
+    [
+        "and", "but", "or", "nor", "so", "yet", "because", "which", "that", "who", "whom", "whose", "where",
+        "when", "while", "although", "though", "if", "unless", "since", "until", "whereas", "whether"
+    ]
+)
+_PHRASE_OPENERS = frozenset(
+    [
+        "for", "to", "with", "in", "on", "at", "from", "by", "about", "of", "into", "onto", "over", "under",
+        "after", "before", "during", "without", "within", "through", "between", "than", "like", "as", "against",
+        "across", "along", "around", "toward", "towards", "upon"
+    ]
+)
+# Words a chunk must not end on: they need the word after them.
+_NO_CHUNK_END = _CLAUSE_OPENERS | _PHRASE_OPENERS | frozenset(
+    [
+        "a", "an", "the", "my", "your", "his", "her", "its", "our", "their", "this", "these", "those", "some",
+        "any", "no", "every", "each", "is", "are", "was", "were", "be", "not", "very", "more", "most"
     ]
 )
 _INITIALS = re.compile(r"^(?:[A-Za-z]\.)+[A-Za-z]?$|^[A-Za-z]$")  # U.S.A / e.g / a.m / J
@@ -169,12 +161,18 @@ class Segmenter:
                 continue
             if len(buf[: c.start()].split()) >= self.first_chunk_min_words:
                 return c.end()
-        # No clause boundary yet: after enough complete words, cut at a word boundary.
+        # No clause boundary yet: after enough complete words, cut before a function word
+        # ("…is better | for your team"), else after the last word that may end a chunk.
         words = list(re.finditer(r"\S+(?=\s)", buf))
-        if len(words) >= self.first_chunk_max_words:
-            for w in reversed(words[: self.first_chunk_max_words]):
-                if not _protected_word(w.group()):
-                    return _skip_space(buf, w.end())
+        if len(words) < self.first_chunk_max_words:
+            return None
+        words = words[: self.first_chunk_max_words]
+        cut = _phrase_cut(words, self.first_chunk_min_words)
+        if cut is not None:
+            return _skip_space(buf, cut)
+        for w in reversed(words):
+            if not _protected_word(w.group()):
+                return _skip_space(buf, w.end())
         return None
 
     def _overflow_cut(self, buf: str) -> int | None:
@@ -188,6 +186,26 @@ class Segmenter:
         if len(buf) > self.hard_max_chars:  # one enormous token: give up on a boundary
             return self.hard_max_chars
         return None
+
+
+def _phrase_cut(words: list[re.Match[str]], min_words: int) -> int | None:
+    """End of the latest chunk of >= ``min_words`` words whose next word opens a phrase.
+
+    A word that starts a clause ("and", "because", "which") beats one that starts a
+    prepositional phrase ("for", "to", "with"): both keep the words of a phrase together, so
+    the first chunk never ends on "…better for your". The latest such place wins, keeping the
+    first chunk as long as the early-cut budget allows (better prosody for the same wait).
+    """
+    for tier in (_CLAUSE_OPENERS, _PHRASE_OPENERS):
+        for k in range(len(words) - 1, min_words - 1, -1):  # chunk = words[:k], words[k] opens
+            nxt, last = _bare(words[k].group()), words[k - 1].group()
+            if nxt in tier and _bare(last) not in _NO_CHUNK_END and not _protected_word(last):
+                return words[k - 1].end()
+    return None
+
+
+def _bare(word: str) -> str:
+    return word.strip(_LEADING + "\"'”’»)]},.;:!?").lower()
 
 
 def _inside_quotes(buf: str, pos: int) -> bool:

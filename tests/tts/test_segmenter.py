@@ -116,3 +116,50 @@ def test_chunks_concatenate_to_input(parts: list[str], steps: list[int]) -> None
     # protected tokens never straddle a cut
     for token in {"3.14", "10:30", "U.S.A.", "x@y.com", "https://a.b/c.d", "1,000"} & set(parts):
         assert sum(c.count(token) for c in out) == text.count(token)
+
+
+@pytest.mark.parametrize("step", [1, 3, 7])
+def test_first_cut_without_punctuation_goes_before_a_function_word(step: int) -> None:
+    text = "Honestly, I think the second option is better for your team. It costs less."
+    chunks = run(text, step)
+    assert chunks == ["Honestly, I think the second option is better", "for your team.", "It costs less."]
+    # all of it at once: the sentence end is already known, so no early cut is needed
+    assert run(text, 10_000) == ["Honestly, I think the second option is better for your team.", "It costs less."]
+
+
+def test_first_cut_prefers_a_clause_opener_to_a_preposition() -> None:
+    seg = Segmenter(first_chunk_min_words=3, first_chunk_max_words=10)
+    out = seg.push("We should go to the store and buy some milk today ")
+    assert out == ["We should go to the store"]
+    assert seg.finish() == ["and buy some milk today"]
+
+
+def test_first_cut_needs_min_words_before_the_function_word() -> None:
+    seg = Segmenter(first_chunk_min_words=3, first_chunk_max_words=10)
+    out = seg.push("I went to school every single day in the summer months ")
+    assert out == ["I went to school every single day"]  # "I went | to" has only two words
+
+
+def test_first_cut_never_ends_on_an_article_or_verb_before_the_phrase() -> None:
+    seg = Segmenter(first_chunk_min_words=2, first_chunk_max_words=8)
+    out = seg.push("My favourite present this year is for the kids ")
+    assert out == ["My favourite present this year is for the"]  # no good place: max words, as before
+    seg.reset()
+    out = seg.push("We built a small garden shed with my brother last ")
+    assert out == ["We built a small garden shed"]
+
+
+def test_first_cut_waits_for_the_word_to_be_complete() -> None:
+    seg = Segmenter(first_chunk_min_words=3, first_chunk_max_words=6)
+    assert seg.push("one two three four five for") == []  # "for" may still become "forest"
+    assert seg.push("est ") == ["one two three four five forest"]  # no opener: cut after max words
+    seg.reset()
+    assert seg.push("one two three four five for") == []
+    assert seg.push(" ") == ["one two three four five"]
+    assert seg.finish() == ["for"]
+
+
+def test_a_comma_still_wins_over_function_words() -> None:
+    seg = Segmenter(first_chunk_min_words=3, first_chunk_max_words=10)
+    out = seg.push("I think that the answer, which is long, is here ")
+    assert out == ["I think that the answer,"]
