@@ -108,6 +108,17 @@ class CTranslate2Backend:
                 for x in results]
 
     @staticmethod
+    def _even_alignment(tok: Any, tokens: list[int], num_frames: int) -> list[dict[str, Any]]:
+        """Word times spread evenly over the audio when cross-attention alignment fails."""
+        words, word_tokens = tok.split_to_word_tokens(tokens)
+        span = max(num_frames, 1) / 100.0
+        step = span / max(len(words), 1)
+        return [
+            {"word": w, "tokens": t, "start": i * step, "end": (i + 1) * step, "probability": 0.0}
+            for i, (w, t) in enumerate(zip(words, word_tokens, strict=True))
+        ]
+
+    @staticmethod
     def _slice(encoded: Any, i: int, n: int) -> Any:
         if n == 1:
             return encoded
@@ -171,7 +182,10 @@ class CTranslate2Backend:
     def _words(self, tok: Any, tokens: list[int], encoded: Any, num_frames: int, offset: float) -> tuple[Word, ...]:
         from faster_whisper.transcribe import merge_punctuations
 
-        alignment = self._fw.find_alignment(tok, [tokens], encoded, num_frames)[0]
+        try:
+            alignment = self._fw.find_alignment(tok, [tokens], encoded, num_frames)[0]
+        except (IndexError, ValueError):  # degenerate alignment (e.g. a few frames): spread evenly
+            alignment = self._even_alignment(tok, tokens, num_frames)
         merge_punctuations(alignment, _PREPEND, _APPEND)
         return tuple(
             Word(
