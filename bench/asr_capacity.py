@@ -251,7 +251,8 @@ def main(argv: Sequence[str] | None = None) -> int:
              lv.cpu_s / lv.audio_s, lv.busy_s / lv.wall_s, lv.decodes / max(1, lv.batches)] for lv in levels]
     print_table(f"ASR capacity ({args.model}, {seconds:.0f} s per stream, p95 lag limit {args.max_lag} s)", rows,
                 ["mode", "N", "p95 lag", "p50 lag", "p95 final lag", "CPU s/audio s", "worker busy", "batch"])
-    print(f"capacity: {figures['capacity']}")
+    bounds = figures["capacity_is_lower_bound"]
+    print("capacity: " + ", ".join(f"{m} {'>=' if bounds[m] else ''}{n}" for m, n in figures["capacity"].items()))
     settings = {"model": args.model, "backend": getattr(backend, "name", "?"), "compute": config.asr.compute_type,
                 "threads": config.asr.threads or os.cpu_count(), "file": args.file, "seconds_per_stream": seconds,
                 "language": args.language, "partial_interval_ms": options.partial_interval_ms,
@@ -266,6 +267,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _figures(levels: list[LevelResult], max_lag_s: float) -> dict[str, Any]:
     by_mode = {mode: [lv for lv in levels if lv.mode == mode] for mode in MODES}
     out: dict[str, Any] = {"capacity": {mode: capacity(lvs, max_lag_s) for mode, lvs in by_mode.items() if lvs}}
+    # every N tried passed: the true capacity is at least this (raise --max-streams to find it)
+    out["capacity_is_lower_bound"] = {mode: bool(lvs) and out["capacity"][mode] == max(lv.streams for lv in lvs)
+                                      for mode, lvs in by_mode.items() if lvs}
     single = next((lv for lv in levels if lv.streams == 1), None)
     if single is not None:
         out["cpu_s_per_audio_s_1_stream"] = round(single.cpu_s / single.audio_s, 4)

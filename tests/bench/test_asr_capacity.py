@@ -42,3 +42,11 @@ def test_figures_compare_batched_with_sequential_at_the_same_n() -> None:
     assert figures["capacity"] == {"sequential": 1, "batched": 2}
     assert figures["batched_over_sequential_capacity"] == 2.0
     assert set(figures["p95_lag_batched_over_sequential"]) == {"n2"}  # N=1 is one shared run: no ratio
+
+
+def test_capacity_is_flagged_as_a_lower_bound_when_every_n_tried_passed() -> None:
+    from bench.asr_capacity import _figures
+
+    figures = _figures([_level(1, [1.0]), _level(2, [1.0]), _level(1, [1.0], "batched"), _level(2, [3.0], "batched")],
+                       max_lag_s=2.0)
+    assert figures["capacity_is_lower_bound"] == {"sequential": True, "batched": False}
