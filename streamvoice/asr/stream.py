@@ -103,11 +103,12 @@ class RecognizerStream:
             if ev.kind == "start":
                 events.append(self._start_utterance(ev.time_s - self.options.preroll_ms / 1000.0))
             elif self._active is not None:
-                events.append(self._end_utterance(ev.time_s, "silence"))
+                events.extend(self._end_utterance(ev.time_s, "silence"))
         u = self._active
         if u is not None and self.audio_time_s - u.start_s >= self.options.max_utterance_s:
-            events.append(self._end_utterance(self.audio_time_s, "max_length", hangover=False))
-            events.append(self._start_utterance(self.audio_time_s))
+            cut = self._cut_point(u)
+            events.extend(self._end_utterance(cut, "max_length", hangover=False))
+            events.append(self._start_utterance(cut))
         self._trim()
         return events
 
@@ -116,7 +117,7 @@ class RecognizerStream:
         self._vad.flush()
         if self._active is None:
             return []
-        return [self._end_utterance(self._vad.last_voiced_end_s, "audio_end")]
+        return self._end_utterance(self._vad.last_voiced_end_s, "audio_end")
 
     def close(self) -> list[AsrEvent]:
         """The stream ends: a final for any open utterance is still due, then nothing more."""
@@ -125,7 +126,7 @@ class RecognizerStream:
         self._vad.flush()
         events: list[AsrEvent] = []
         if self._active is not None:
-            events.append(self._end_utterance(self._vad.last_voiced_end_s, "stream_end"))
+            events.extend(self._end_utterance(self._vad.last_voiced_end_s, "stream_end"))
         self._closed = True
         return events
 
@@ -213,15 +214,28 @@ class RecognizerStream:
         self._active = u
         return SpeechStarted(u.id, round(start, 3))
 
-    def _end_utterance(self, speech_end_s: float, reason: str, hangover: bool = True) -> SpeechEnded:
+    def _end_utterance(self, speech_end_s: float, reason: str, hangover: bool = True) -> list[AsrEvent]:
+        """SpeechEnded; the final follows from a decode, or at once when there is nothing to hear."""
         u = self._active
         assert u is not None  # callers check; internal invariant, not user input
         pad = self.options.hangover_ms / 1000.0 if hangover else 0.0
         u.end_s = min(self.audio_time_s, max(speech_end_s + pad, u.start_s))
         u.reason = reason
-        self._ended.append(u)
         self._active = None
-        return SpeechEnded(u.id, round(max(speech_end_s, u.start_s), 3))
+        ended = SpeechEnded(u.id, round(max(speech_end_s, u.start_s), 3))
+        if u.end_s - u.window_start_s < _MIN_DECODE_S and not u.agreement.tail:
+            return [ended, self._final(u, [])]  # a sliver (cut or audio_end): no decode, no guesses
+        self._ended.append(u)
+        return [ended]
+
+    def _cut_point(self, u: _Utterance) -> float:
+        """Where a too-long utterance is cut: after its last committed word if that is recent
+        (the words after it are heard again by the next utterance), else now."""
+        now = self.audio_time_s
+        committed = u.agreement.committed
+        if committed and u.start_s + 1.0 < committed[-1].end_s and now - committed[-1].end_s < 5.0:
+            return committed[-1].end_s
+        return now
 
     def _find(self, utterance: int) -> _Utterance | None:
         if self._active is not None and self._active.id == utterance:
