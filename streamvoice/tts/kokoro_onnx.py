@@ -4,6 +4,12 @@ The int8 graph exports only ``audio``; its duration predictor's rounded output
 (``/encoder/Round_output_0``, frames of 600 samples per input token) is added as a second graph
 output at load time, in memory, so each word's start and end come from the model itself rather
 than being guessed from text length.
+
+``graph`` picks the arithmetic: ``"int8"`` runs the installed dynamically quantized graph,
+``"float"`` a float copy built in memory at load (:mod:`streamvoice.tts.dequantize`, about 2 s
+more). ``"auto"`` is int8: measured with ``bench.tts_graph`` on this project's 2-core x86 machine
+(AVX-512 VNNI), the float graph was no faster (see the benchmark's result file), and it needs
+~3.5x the memory.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -24,6 +30,7 @@ SAMPLE_RATE = 24_000
 FRAME_SAMPLES = 600  # one duration unit of Kokoro's predictor
 DURATIONS_TENSOR = "/encoder/Round_output_0"
 MODEL_FILES = ("kokoro-v1.0.int8.onnx", "kokoro-v1.0.onnx", "model.onnx")
+GraphKind = Literal["auto", "int8", "float"]
 
 
 class SynthesisAborted(RuntimeError):
@@ -49,8 +56,11 @@ class KokoroOnnx:
 
     sample_rate = SAMPLE_RATE
 
-    def __init__(self, session: Any, vocab: dict[str, int], voices: VoiceBank, has_durations: bool) -> None:
+    def __init__(
+        self, session: Any, vocab: dict[str, int], voices: VoiceBank, has_durations: bool, graph: str = "int8"
+    ) -> None:
         self._session = session
+        self.graph = graph  # "int8" or "float": which arithmetic the session runs
         self._vocab = vocab
         self.voices = voices
         self.has_durations = has_durations
@@ -131,11 +141,16 @@ def find_model_file(model_dir: Path) -> Path:
     return found[0]
 
 
-def load_kokoro(model_dir: Path, tts_config: Any, warm_up: bool = True) -> KokoroOnnx:
-    """Load the ONNX graph (with the durations output added), vocabulary and voices."""
+def load_kokoro(model_dir: Path, tts_config: Any, warm_up: bool = True, graph: GraphKind = "auto") -> KokoroOnnx:
+    """Load the ONNX graph (with the durations output added), vocabulary and voices.
+
+    ``graph="float"`` dequantizes the int8 graph in memory first; "auto" keeps the int8 graph.
+    """
     import onnx
     import onnxruntime as ort
 
+    if graph not in ("auto", "int8", "float"):
+        raise ValueError(f"graph must be 'auto', 'int8' or 'float', got {graph!r}")
     model_dir = Path(model_dir)
     model = onnx.load(str(find_model_file(model_dir)))
     produced = {out for node in model.graph.node for out in node.output}
@@ -144,16 +159,25 @@ def load_kokoro(model_dir: Path, tts_config: Any, warm_up: bool = True) -> Kokor
         info = onnx.ValueInfoProto()
         info.name = DURATIONS_TENSOR
         model.graph.output.append(info)
+    kind = "int8"
+    if graph == "float":
+        from streamvoice.tts.dequantize import dequantize_model
+
+        model, report = dequantize_model(model)
+        if report.left_integer_ops:
+            raise RuntimeError(f"float graph: {report.left_integer_ops} integer nodes had an unknown pattern")
+        kind = "float"
     options = ort.SessionOptions()
     threads = int(getattr(tts_config, "threads", 0) or 0) or (os.cpu_count() or 1)
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # shared cores: do not spin
     session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    del model  # the session holds its own copy; the float proto alone is ~330 MB
     with (model_dir / "vocab.json").open(encoding="utf-8") as handle:
         raw = json.load(handle)
     vocab = {str(k): int(v) for k, v in (raw.get("vocab", raw)).items()}
-    kokoro = KokoroOnnx(session, vocab, VoiceBank(model_dir / "voices"), has_durations)
+    kokoro = KokoroOnnx(session, vocab, VoiceBank(model_dir / "voices"), has_durations, graph=kind)
     if warm_up:  # the first run allocates arenas and is 2-3x slower; pay it at load, not on a user's turn
         voice = getattr(tts_config, "voice", "af_heart")
         if voice not in kokoro.voices.names():

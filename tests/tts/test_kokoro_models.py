@@ -53,9 +53,16 @@ def test_sentence_audio_and_word_timings(kokoro: KokoroOnnx, en: Phonemizer) -> 
     assert faster.audio.size < 0.8 * result.audio.size
 
 
-def test_round_trip_transcription(kokoro: KokoroOnnx, en: Phonemizer, models_dir: Path) -> None:
+@pytest.fixture(scope="module")
+def kokoro_float(models_dir: Path) -> KokoroOnnx:
+    return load_kokoro(models_dir / "kokoro-82m", SimpleNamespace(threads=2, voice="af_heart"), graph="float")
+
+
+@pytest.mark.parametrize("graph", ["kokoro", "kokoro_float"])
+def test_round_trip_transcription(graph: str, en: Phonemizer, models_dir: Path, request: pytest.FixtureRequest) -> None:
     from faster_whisper import WhisperModel
 
+    kokoro: KokoroOnnx = request.getfixturevalue(graph)
     (chunk,) = en.phonemize("Doctor Smith paid twenty dollars for the green umbrella.")
     audio = kokoro.synthesize(chunk, "af_heart:0.7,am_adam:0.3", 1.0).audio
     model = WhisperModel(str(models_dir / "whisper-base"), device="cpu", compute_type="int8", cpu_threads=2)
