@@ -162,7 +162,8 @@ class Segmenter:
             if len(buf[: c.start()].split()) >= self.first_chunk_min_words:
                 return c.end()
         # No clause boundary yet: after enough complete words, cut before a function word
-        # ("…is better | for your team"), else after the last word that may end a chunk.
+        # ("…is better | for your team"), else after the last word that can end a phrase
+        # (not "the", "your", "is"), else after the last word that may end a chunk at all.
         words = list(re.finditer(r"\S+(?=\s)", buf))
         if len(words) < self.first_chunk_max_words:
             return None
@@ -170,6 +171,10 @@ class Segmenter:
         cut = _phrase_cut(words, self.first_chunk_min_words)
         if cut is not None:
             return _skip_space(buf, cut)
+        for n in range(len(words), self.first_chunk_min_words - 1, -1):  # chunk = words[:n]
+            last = words[n - 1].group()
+            if _bare(last) not in _NO_CHUNK_END and not _protected_word(last):
+                return _skip_space(buf, words[n - 1].end())
         for w in reversed(words):
             if not _protected_word(w.group()):
                 return _skip_space(buf, w.end())
