@@ -3,7 +3,9 @@
 Rules, applied per decoded segment before any word can reach a partial or final:
 - no speech: ``no_speech_prob`` above 0.6 with ``avg_logprob`` below -1.0 (Whisper's own rule);
 - gibberish loops: ``compression_ratio`` above 2.4;
-- runaway repetition: a 1..4-word group repeated back to back is kept once;
+- runaway repetition: a 1..4-word group repeated more than 3 times back to back, or a longer
+  phrase repeated at all, is kept once (greedy decoding without temperature fallback loops);
+- restarts: a segment that ends by repeating its own first 3+ words loses that tail;
 - known silence phrases ("Thanks for watching", subtitle credits, "[Music]"); the ambiguous
   short ones ("Thank you", "you") only when the model was unsure.
 The VAD already keeps silence from being decoded at all. Pure functions.
@@ -68,24 +70,35 @@ def is_hallucination(segment: Segment) -> bool:
 
 
 def cut_repetition(words: Sequence[Word], max_repeats: int = MAX_REPEATS) -> list[Word]:
-    """Keep one copy of any 1..4-word group repeated more than ``max_repeats`` times in a row."""
+    """Keep one copy of a 1..4-word group repeated more than ``max_repeats`` times in a row, or
+    of a longer group (5..20 words, a looped phrase or sentence) repeated at all."""
     out = list(words)
     keys = [word_key(w.word) for w in out]
     i = 0
     while i < len(out):
-        for n in range(1, 5):
+        for n in range(1, 21):
             group = keys[i : i + n]
             if len(group) < n:
                 break
             reps = 1
             while keys[i + reps * n : i + (reps + 1) * n] == group:
                 reps += 1
-            if reps > max_repeats:
+            allowed = max_repeats if n <= 4 else 1
+            if reps > allowed:
                 del out[i + n : i + reps * n]
                 del keys[i + n : i + reps * n]
                 break
         i += 1
     return out
+
+
+def cut_restart(words: Sequence[Word]) -> list[Word]:
+    """Drop a tail that restarts the segment ("A B C D E. A B C"): Whisper's loop after speech ends."""
+    keys = [word_key(w.word) for w in words]
+    for k in range(len(keys) // 2, 2, -1):
+        if keys[-k:] == keys[:k]:
+            return list(words[:-k])
+    return list(words)
 
 
 def guard_segments(segments: Sequence[Segment]) -> list[Segment]:
@@ -94,7 +107,7 @@ def guard_segments(segments: Sequence[Segment]) -> list[Segment]:
     for seg in segments:
         if is_hallucination(seg):
             continue
-        words = cut_repetition(seg.words)
+        words = cut_restart(cut_repetition(seg.words))
         if len(words) != len(seg.words):
             seg = dataclasses.replace(seg, words=tuple(words), text=" ".join(w.word for w in words))
         kept.append(seg)

@@ -263,8 +263,8 @@ class RecognizerStream:
         if start is None:
             u.agreement.commit_until(now - opts.window_s / 2)
             start = anchor()
-        if start is None:
-            start = now - opts.window_s / 2
+        if start is None:  # never skip audio no decode has heard
+            start = min(now - opts.window_s / 2, u.decoded_until_s)
         u.window_start_s = max(u.window_start_s, start)
 
     def _request(self, u: _Utterance, end_s: float, kind: str) -> DecodeRequest:

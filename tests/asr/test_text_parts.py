@@ -83,3 +83,7 @@ def test_guard_keeps_real_speech_and_cuts_runaway_repetition() -> None:
     kept = guard_segments([seg("I said it is it is it is it is it is over")])
     assert [w.word for w in kept[0].words] == ["I", "said", "it", "is", "over"]
     assert [w.word for w in cut_repetition(words("no no no"))] == ["no", "no", "no"]
+    looped = "the house was old and the house was old and"
+    assert [w.word for w in cut_repetition(words(looped))] == ["the", "house", "was", "old", "and"]
+    restarted = guard_segments([seg("according to the news he was twenty. according to the")])
+    assert " ".join(w.word for w in restarted[0].words) == "according to the news he was twenty."
