@@ -2,8 +2,8 @@
 
 With ``-`` every read from stdin is a text delta, so ``some_llm | streamvoice say -`` speaks
 while the text still streams. Output: a WAV file, the sound card, and/or one JSON line per
-frame batch. (A ``--server URL`` mode that speaks through a running server will plug in at
-``_batches``: it yields the same frame batches from the wire.)
+frame batch. With ``--server URL`` the text goes to a running server and its audio comes back
+over the socket (written with ``--out``).
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--out", type=Path, help="write a 16-bit WAV file")
     parser.add_argument("--play", action="store_true", help="play through the default output device")
     parser.add_argument("--json", action="store_true", help="print one JSON object per audio batch, then done")
+    parser.add_argument("--server", metavar="URL", help="speak through a running server, e.g. ws://127.0.0.1:8765/v1/stream")
+    parser.add_argument("--token", help="the server's token, if it asks for one")
     parser.set_defaults(handler=run, config_overrides=_overrides)
 
 
@@ -57,6 +59,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
     if args.text != "-" and not any(ch.isalnum() for ch in args.text):
         print("streamvoice say: the text is empty or has nothing speakable; give words to say", file=sys.stderr)
         return 2
+    if args.server:
+        return _run_remote(args, config)
     player = _open_player() if args.play else None
     if args.play and player is None:
         return 4
@@ -96,6 +100,19 @@ def run(args: argparse.Namespace, config: Config) -> int:
         print(f"spoke {stats.audio_s:.2f} s of audio (ttfa {stats.ttfa_s:.3f} s, rtf {stats.rtf:.2f}); "
               "add --out FILE.wav, --play or --json", file=sys.stderr)
     return 0
+
+
+def _run_remote(args: argparse.Namespace, config: Config) -> int:
+    """Through a server: the remote client writes the WAV; --play is for the in-process path."""
+    import asyncio
+
+    from streamvoice.cli.remote import remote_say
+
+    if args.play:
+        print("streamvoice say: --play works in process only; with --server use --out FILE.wav", file=sys.stderr)
+        return 2
+    options = {"token": args.token, "voice": config.tts.voice, "speed": config.tts.speed}
+    return asyncio.run(remote_say(args.server, args.text, options, args.out, args.json))
 
 
 def _batches(config: Config, deltas: Any) -> tuple[Any, Iterator[Any]]:

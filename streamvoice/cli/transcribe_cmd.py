@@ -32,7 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser.add_argument("--no-partials", action="store_true", help="only speech start/end and finals")
     parser.add_argument("--full-window", action="store_true",
                         help="pad every decode to Whisper's 30 s window (slower; default encodes only the audio)")
-    parser.add_argument("--server", metavar="URL", help="transcribe through a running server (not available yet)")
+    parser.add_argument("--server", metavar="URL", help="transcribe through a running server, e.g. ws://127.0.0.1:8765/v1/stream")
+    parser.add_argument("--token", help="the server's token, if it asks for one")
     parser.set_defaults(
         handler=run,
         config_overrides=_overrides,
@@ -46,8 +47,12 @@ def _overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
 
 def run(args: argparse.Namespace, config: Config) -> int:
     if args.server:
-        print("streamvoice: --server is not available yet; transcribing in-process needs no flag", file=sys.stderr)
-        return 2
+        import asyncio
+
+        from streamvoice.cli.remote import remote_transcribe
+
+        remote_options = {"token": args.token, "language": config.asr.language, "realtime": args.speed > 0}
+        return asyncio.run(remote_transcribe(args.server, args.file, remote_options, args.json))
     from streamvoice.asr.driver import run_stream
     from streamvoice.asr.loader import load_asr_backend
     from streamvoice.asr.options import StreamOptions
