@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from streamvoice.asr.backend import AsrBackend, DecodeRequest, DecodeResult
 from streamvoice.engine.workers import Worker
 from streamvoice.engine.workqueue import Priority, QueueFull, WorkItem
+from streamvoice.tts.kokoro_onnx import SynthesisAborted
 from streamvoice.tts.types import PhonemizedChunk, SynthesisResult
 
 log = logging.getLogger(__name__)
@@ -90,7 +91,8 @@ class Engine:
         self.asr_max_batch = asr_max_batch
         self._asr_worker = Worker("asr", self._run_asr, max_batch=asr_max_batch, max_queue=max_queue,
                                   batchable=_same_kind)
-        self._tts_worker = Worker("tts", self._run_tts, max_queue=max_queue)
+        self._tts_worker = Worker("tts", self._run_tts, max_queue=max_queue,
+                                  expected_errors=(SynthesisAborted,))
         self._g2p_worker = Worker("g2p", self._run_g2p, max_queue=max_queue)
         self._started = False
         self.batch_sizes: dict[int, int] = {}

@@ -50,8 +50,10 @@ class Worker:
         max_batch: int = 1,
         max_queue: int = 1024,
         batchable: Callable[[WorkItem, WorkItem], bool] | None = None,
+        expected_errors: tuple[type[BaseException], ...] = (),
     ) -> None:
         self.name = name
+        self._expected_errors = expected_errors  # e.g. a cancelled turn's abort: no traceback in the log
         self._run_batch = run_batch
         self.max_batch = max(1, max_batch)
         self._batchable = batchable
@@ -137,7 +139,10 @@ class Worker:
                 if len(results) != len(batch):
                     raise RuntimeError(f"{self.name}: {len(results)} results for {len(batch)} items")
             except BaseException as exc:  # handed to every awaiting coroutine, never lost
-                log.exception("worker %s: batch of %d failed", self.name, len(batch))
+                if isinstance(exc, self._expected_errors):
+                    log.debug("worker %s: batch of %d ended early: %s", self.name, len(batch), exc)
+                else:
+                    log.exception("worker %s: batch of %d failed", self.name, len(batch))
                 for item in batch:
                     self._fail(item, exc)
             else:
