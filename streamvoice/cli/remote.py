@@ -12,12 +12,12 @@ import sys
 import wave
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import numpy as np
 
 from streamvoice.client import ServerClosed, connect
-from streamvoice.protocol import AsrOptions, ErrorMessage, Final, Speech, TtsAudio, TtsDone, TtsOptions
+from streamvoice.protocol import AsrOptions, ErrorMessage, Final, Partial, Speech, TtsAudio, TtsDone, TtsOptions
 
 CHUNK_S = 0.02
 IDLE_AFTER_END_S = 1.5  # after audio_end, every speech start has its final and nothing new came
@@ -36,6 +36,9 @@ async def remote_transcribe(url: str, path: str | Path, options: Mapping[str, An
         async with connect(url, token=options.get("token"), asr=asr) as session:
             started = ended = 0
             finals: list[Final] = []
+            sent = [0]  # samples sent so far, for each event's audio_s
+            clock = asyncio.get_running_loop().time
+            wall0 = clock()
 
             async def send() -> None:
                 loop = asyncio.get_running_loop()
@@ -43,6 +46,7 @@ async def remote_transcribe(url: str, path: str | Path, options: Mapping[str, An
                 step = int(16000 * CHUNK_S)
                 for n, i in enumerate(range(0, len(audio), step)):
                     await session.send_audio(audio[i : i + step])
+                    sent[0] = min(len(audio), i + step)
                     if options.get("realtime"):
                         await asyncio.sleep(max(0.0, t0 + (n + 1) * CHUNK_S - loop.time()))
                 await session.end_audio()
@@ -55,12 +59,17 @@ async def remote_transcribe(url: str, path: str | Path, options: Mapping[str, An
                     if len(finals) >= started:
                         break
                     continue
+                if json_out and isinstance(message, Speech | Partial | Final):
+                    line = wire_event_json(message, sent[0] / 16000, clock() - wall0)
+                    sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
+                    sys.stdout.flush()
                 if isinstance(message, Speech):
                     started += message.event == "start"
                     ended += message.event == "end"
                 elif isinstance(message, Final):
                     finals.append(message)
-                    _print_final(message, json_out, sys.stdout)
+                    if not json_out:
+                        print(message.text.strip(), flush=True)
                 elif isinstance(message, ErrorMessage):
                     print(f"streamvoice: server error {message.code}: {message.message}", file=sys.stderr)
             await sender
@@ -73,12 +82,30 @@ async def remote_transcribe(url: str, path: str | Path, options: Mapping[str, An
     return 0
 
 
-def _print_final(final: Final, json_out: bool, out: TextIO) -> None:
-    if json_out:
-        out.write(json.dumps(final.model_dump(mode="json", exclude={"type"})) + "\n")
+def wire_event_json(message: Speech | Partial | Final, audio_s: float, wall_s: float) -> dict[str, Any]:
+    """The same JSON line as in-process `transcribe --json`, built from a server message."""
+    out: dict[str, Any] = {"utterance": message.utterance}
+    if isinstance(message, Speech):
+        out["type"] = "speech_start" if message.event == "start" else "speech_end"
+        out["time"] = message.time_s
     else:
-        out.write(final.text.strip() + "\n")
-    out.flush()
+        out["type"] = message.type
+        out["text"] = message.text
+        if isinstance(message, Partial):
+            out["stable_text"] = message.stable_text
+            out["revision"] = message.revision
+        else:
+            out["language"] = message.language
+            out["language_probability"] = message.language_probability
+            out["start"], out["end"] = message.start_s, message.end_s
+        out["words"] = [
+            {"word": w.word, "start": w.start_s, "end": w.end_s,
+             "probability": None if w.probability is None else round(w.probability, 3)}
+            for w in message.words or []
+        ]
+    out["audio_s"] = round(audio_s, 3)
+    out["wall_s"] = round(wall_s, 3)
+    return out
 
 
 async def _stdin_lines() -> AsyncIterator[str]:

@@ -25,7 +25,11 @@ async def test_remote_transcribe_prints_finals(start_server, data_dir: Path,  # 
     srv = await start_server()
     assert await remote_transcribe(url(srv), data_dir / "LJ001-0002.wav", {}, json_out=True) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert lines and lines[0]["utterance"] == 1 and "hello" in lines[0]["text"]
+    assert {line["type"] for line in lines} <= {"speech_start", "speech_end", "partial", "final"}
+    assert all("audio_s" in line and "wall_s" in line for line in lines)
+    finals = [line for line in lines if line["type"] == "final"]
+    assert finals and finals[0]["utterance"] == 1 and "hello" in finals[0]["text"]
+    assert lines.index(finals[0]) > 0 and lines[0]["type"] == "speech_start"
 
 
 async def test_remote_reports_unreachable_server(tmp_path: Path) -> None:
