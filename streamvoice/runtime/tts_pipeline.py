@@ -24,7 +24,7 @@ from streamvoice.audio.resample import Resampler
 from streamvoice.engine.engine import EngineUnavailable, SpeechEngine
 from streamvoice.engine.workqueue import QueueFull
 from streamvoice.protocol.errors import ErrorCode
-from streamvoice.protocol.messages import ErrorMessage, ServerMessage, TtsAudio, TtsDone, TtsWord
+from streamvoice.protocol.messages import ErrorMessage, ErrorRef, ServerMessage, TtsAudio, TtsDone, TtsWord
 from streamvoice.protocol.options import TtsOptions
 from streamvoice.runtime.credits import CreditPacer
 from streamvoice.runtime.observe import NullObserver, Observer
@@ -34,6 +34,7 @@ from streamvoice.tts.types import SynthesisResult
 log = logging.getLogger(__name__)
 
 SYNTH_AHEAD = 2  # chunks synthesized ahead of playback, per turn
+MAX_QUEUED_TURNS = 8  # turns waiting to be spoken per session; more are refused with rate_limited
 _END = None
 
 
@@ -80,6 +81,7 @@ class TtsPipeline:
         self._clock = clock
         self._turns: dict[int, _Turn] = {}
         self._order: deque[_Turn] = deque()
+        self._refused: deque[int] = deque(maxlen=64)  # turns refused at the bound: ignore their later deltas
         self._wake = asyncio.Event()
         self._credit = asyncio.Event()
         self._closing = False
@@ -94,6 +96,11 @@ class TtsPipeline:
     def text(self, turn_id: int, text: str, final: bool) -> None:
         turn = self._turns.get(turn_id)
         if turn is None:
+            if turn_id in self._refused:
+                return
+            if len(self._order) >= MAX_QUEUED_TURNS:
+                self._refuse(turn_id)
+                return
             turn = _Turn(turn_id, first_text_at=self._clock())
             self._turns[turn_id] = turn
             self._order.append(turn)
@@ -107,6 +114,16 @@ class TtsPipeline:
                 turn.sentences.put_nowait(sentence)
             turn.ended = True
             turn.sentences.put_nowait(_END)
+
+    def _refuse(self, turn_id: int) -> None:
+        """Policy of the bounded turn queue: a new turn past the bound is refused, never queued."""
+        self._refused.append(turn_id)
+        self._emit(ErrorMessage(
+            code=ErrorCode.RATE_LIMITED.value, fatal=False, ref=ErrorRef(type="text", seq=turn_id),
+            message=f"{MAX_QUEUED_TURNS} turns are already waiting to be spoken; turn {turn_id} was dropped. "
+                    "Wait for tts_done (or cancel) before starting more turns",
+        ))
+        self._emit(TtsDone(turn=turn_id, status="error", duration_ms=0))
 
     def cancel(self, turn_id: int | None) -> list[int]:
         """Barge-in; returns the turns cancelled."""

@@ -268,3 +268,22 @@ async def test_degradation_is_announced_when_asr_falls_behind(start_server) -> N
     assert srv.metrics.drops.value(what="input_audio_ms") > 0
     assert not any(isinstance(m, Partial) for m in got[got.index(next(m for m in got if isinstance(m, ServerFlow)
                                                                         and m.level == 2)) + 1:])
+
+
+async def test_turns_past_the_queue_bound_are_refused_not_queued(start_server) -> None:  # type: ignore[no-untyped-def]
+    from streamvoice.runtime.tts_pipeline import MAX_QUEUED_TURNS
+
+    srv = await start_server(max_audio_lead_ms=200)  # turn 1 plays slowly, the rest wait
+    async with connect(url(srv)) as s:
+        turns = [await s.say("A sentence that takes a while to speak out loud.") for _ in range(MAX_QUEUED_TURNS + 1)]
+        refused = turns[-1]
+        got = await collect(s, lambda m: isinstance(m, TtsDone) and m.turn == refused, timeout=5)
+        errors = [m for m in got if isinstance(m, ErrorMessage)]
+        assert [e.code for e in errors] == ["rate_limited"]
+        assert errors[0].ref is not None and errors[0].ref.seq == refused and not errors[0].fatal
+        assert got[-1].status == "error"  # type: ignore[union-attr]
+        assert not any(isinstance(m, TtsAudio) and m.turn == refused for m in got)
+        await s.cancel(None)  # the queued turns end cancelled; the session lives on
+        await s.ping(3)
+        after = await collect(s, lambda m: isinstance(m, Pong), timeout=5)
+        assert {m.turn for m in after if isinstance(m, TtsDone)} <= set(turns[:-1])
