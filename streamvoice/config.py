@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 ENV_PREFIX = "STREAMVOICE_"
 
@@ -48,6 +48,19 @@ class AsrConfig(_Section):
     partial_interval_ms: int = Field(500, ge=100, le=5000, description="cadence of re-decoding for partials")
     max_utterance_s: float = Field(30.0, ge=2.0, le=120.0)
     beam_size: int = Field(1, ge=1, le=8)
+    window_s: float = Field(15.0, ge=2.0, le=28.0, description="longest audio re-decoded at once; then it slides")
+    vad_frame_ms: int = Field(30, description="webrtcvad frame: 10, 20 or 30 ms")
+    lock_language: bool = Field(False, description="keep the first confidently detected language")
+    encoder_window: Literal["adaptive", "full"] = Field(
+        "adaptive", description="encode only the audio (+1 s) or pad every decode to Whisper's 30 s window"
+    )
+
+    @field_validator("vad_frame_ms")
+    @classmethod
+    def _vad_frame(cls, value: int) -> int:
+        if value not in (10, 20, 30):
+            raise ValueError("webrtcvad takes frames of 10, 20 or 30 ms")
+        return value
 
 
 class TtsConfig(_Section):

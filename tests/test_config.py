@@ -44,3 +44,14 @@ def test_none_values_in_cli_overrides_are_ignored() -> None:
     config = load_config(env={}, overrides={"tts": {"voice": None, "speed": 1.5}})
     assert config.tts.voice == "af_heart"
     assert config.tts.speed == 1.5
+
+
+def test_asr_stream_settings_reach_the_stream_options() -> None:
+    from streamvoice.asr.options import StreamOptions
+
+    config = load_config(env={"STREAMVOICE_ASR__WINDOW_S": "10", "STREAMVOICE_ASR__VAD_FRAME_MS": "20",
+                              "STREAMVOICE_ASR__LOCK_LANGUAGE": "true"})
+    options = StreamOptions.from_config(config.asr)
+    assert (options.window_s, options.vad_frame_ms, options.lock_language) == (10.0, 20, True)
+    with pytest.raises(ConfigError, match="vad_frame_ms"):
+        load_config(env={"STREAMVOICE_ASR__VAD_FRAME_MS": "25"})

@@ -200,7 +200,7 @@ class CTranslate2Backend:
 
 
 def load_ctranslate2_backend(
-    model_dir: Path, asr_config: AsrConfig, adaptive_window: bool = True
+    model_dir: Path, asr_config: AsrConfig, adaptive_window: bool | None = None
 ) -> CTranslate2Backend:
     """Load a CTranslate2 Whisper folder (model.bin, config.json, tokenizer.json).
 
@@ -230,4 +230,6 @@ def load_ctranslate2_backend(
         )
     except (RuntimeError, ValueError, OSError) as exc:
         raise ModelError(f"could not load Whisper model from {model_dir} on {device}/{compute_type}: {exc}") from exc
+    if adaptive_window is None:
+        adaptive_window = asr_config.encoder_window == "adaptive"
     return CTranslate2Backend(model, beam_size=asr_config.beam_size, adaptive_window=adaptive_window)

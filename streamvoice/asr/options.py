@@ -59,6 +59,9 @@ class StreamOptions:
             "end_of_speech_ms": asr_config.end_of_speech_ms,
             "partial_interval_ms": asr_config.partial_interval_ms,
             "max_utterance_s": asr_config.max_utterance_s,
+            "window_s": asr_config.window_s,
+            "vad_frame_ms": asr_config.vad_frame_ms,
+            "lock_language": asr_config.lock_language,
         }
         known = {f.name for f in fields(cls)}
         for key, value in overrides.items():

@@ -41,7 +41,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
-    values = {"model": args.model, "language": args.language, "task": args.task}
+    values = {"model": args.model, "language": args.language, "task": args.task,
+              "encoder_window": "full" if args.full_window else None,
+              "lock_language": True if args.lock_language else None}
     return {"asr": {k: v for k, v in values.items() if v is not None}}
 
 
@@ -65,12 +67,9 @@ def run(args: argparse.Namespace, config: Config) -> int:
         print(f"streamvoice: {exc}", file=sys.stderr)
         return 2
     backend = load_asr_backend(config)
-    if args.full_window and hasattr(backend, "adaptive_window"):
-        backend.adaptive_window = False
     try:
         options = StreamOptions.from_config(
             config.asr, multilingual=backend.multilingual, partials=not args.no_partials,
-            lock_language=args.lock_language or None,
         )
     except ValueError as exc:
         print(f"streamvoice: {exc}", file=sys.stderr)
