@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from streamvoice.cli.event_lines import event_line
 from streamvoice.client import ServerClosed, connect
 from streamvoice.protocol import AsrOptions, ErrorMessage, Final, Partial, Speech, TtsAudio, TtsDone, TtsOptions
 
@@ -84,28 +85,16 @@ async def remote_transcribe(url: str, path: str | Path, options: Mapping[str, An
 
 def wire_event_json(message: Speech | Partial | Final, audio_s: float, wall_s: float) -> dict[str, Any]:
     """The same JSON line as in-process `transcribe --json`, built from a server message."""
-    out: dict[str, Any] = {"utterance": message.utterance}
     if isinstance(message, Speech):
-        out["type"] = "speech_start" if message.event == "start" else "speech_end"
-        out["time"] = message.time_s
-    else:
-        out["type"] = message.type
-        out["text"] = message.text
-        if isinstance(message, Partial):
-            out["stable_text"] = message.stable_text
-            out["revision"] = message.revision
-        else:
-            out["language"] = message.language
-            out["language_probability"] = message.language_probability
-            out["start"], out["end"] = message.start_s, message.end_s
-        out["words"] = [
-            {"word": w.word, "start": w.start_s, "end": w.end_s,
-             "probability": None if w.probability is None else round(w.probability, 3)}
-            for w in message.words or []
-        ]
-    out["audio_s"] = round(audio_s, 3)
-    out["wall_s"] = round(wall_s, 3)
-    return out
+        kind = "speech_start" if message.event == "start" else "speech_end"
+        return event_line(kind, message.utterance, audio_s, wall_s, time_s=message.time_s)
+    words = [(w.word, w.start_s, w.end_s, w.probability) for w in message.words or []]
+    if isinstance(message, Partial):
+        return event_line("partial", message.utterance, audio_s, wall_s, text=message.text,
+                          stable_text=message.stable_text, revision=message.revision, words=words)
+    return event_line("final", message.utterance, audio_s, wall_s, text=message.text, language=message.language,
+                      language_probability=message.language_probability, start_s=message.start_s,
+                      end_s=message.end_s, words=words)
 
 
 async def _stdin_lines() -> AsyncIterator[str]:

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
+from streamvoice.cli.event_lines import event_line
 from streamvoice.config import Config
 
 
@@ -102,30 +103,19 @@ def live_chunks(samples: Any, rate: int, chunk_ms: int = 20) -> Iterator[Any]:
 
 
 def event_json(event: Any, audio_s: float, wall_s: float) -> dict[str, Any]:
-    """The CLI's JSON line for one event (names as in the issue)."""
-    from streamvoice.asr.events import Final, Partial, SpeechEnded, SpeechStarted
+    """The CLI's JSON line for one in-process event (names as in the issue)."""
+    from streamvoice.asr.events import Final, Partial, SpeechStarted
 
-    out: dict[str, Any] = {"utterance": event.utterance}
-    if isinstance(event, SpeechStarted | SpeechEnded):
-        out["type"] = "speech_start" if isinstance(event, SpeechStarted) else "speech_end"
-        out["time"] = event.time_s
-    elif isinstance(event, Partial | Final):
-        out["type"] = "partial" if isinstance(event, Partial) else "final"
-        out["text"] = event.text
+    if isinstance(event, Partial | Final):
+        words = [(w.word, w.start_s, w.end_s, w.probability) for w in event.words]
         if isinstance(event, Partial):
-            out["stable_text"] = event.stable_text
-            out["revision"] = event.revision
-        else:
-            out["language"] = event.language
-            out["language_probability"] = event.language_probability
-            out["start"], out["end"], out["reason"] = event.start_s, event.end_s, event.reason
-        out["words"] = [
-            {"word": w.word, "start": w.start_s, "end": w.end_s, "probability": round(w.probability, 3)}
-            for w in event.words
-        ]
-    out["audio_s"] = round(audio_s, 3)
-    out["wall_s"] = round(wall_s, 3)
-    return out
+            return event_line("partial", event.utterance, audio_s, wall_s, text=event.text,
+                              stable_text=event.stable_text, revision=event.revision, words=words)
+        return event_line("final", event.utterance, audio_s, wall_s, text=event.text, language=event.language,
+                          language_probability=event.language_probability, start_s=event.start_s,
+                          end_s=event.end_s, reason=event.reason, words=words)
+    kind = "speech_start" if isinstance(event, SpeechStarted) else "speech_end"
+    return event_line(kind, event.utterance, audio_s, wall_s, time_s=event.time_s)
 
 
 class LiveView:
