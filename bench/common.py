@@ -16,6 +16,10 @@ from typing import Any
 import numpy as np
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
+MODES = ("full", "quick", "smoke")
+# Full runs are the reference figures (committed, quoted by README); quick and smoke runs get their own
+# folders so that trying a benchmark never overwrites them. bench/results/smoke/ is git-ignored.
+_MODE_SUBDIR = {"full": "", "quick": "quick", "smoke": "smoke"}
 SPEECH_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "speech"
 
 
@@ -60,15 +64,47 @@ def summary_stats(values: Sequence[float]) -> dict[str, float | int | None]:
             "p99": percentile(values, 99), "mean": float(np.mean(values)) if len(values) else None}
 
 
+def run_mode(argv: Sequence[str] | None = None) -> str:
+    """"smoke", "quick" or "full", from a benchmark's command line (``sys.argv[1:]`` when None).
+
+    Abbreviations that argparse accepts (``--qu``) count too, so a figure never lands in the
+    wrong folder because its flag was shortened.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+
+    def given(flag: str) -> bool:
+        return any(len(a) > 2 and flag.startswith(a) for a in args)
+
+    return "smoke" if given("--smoke") else "quick" if given("--quick") else "full"
+
+
+def results_dir(mode: str) -> Path:
+    """Where one mode's results go: bench/results/ (full), bench/results/quick/, bench/results/smoke/."""
+    if mode not in _MODE_SUBDIR:
+        raise ValueError(f"unknown benchmark mode {mode!r} (one of {', '.join(MODES)})")
+    sub = _MODE_SUBDIR[mode]
+    return RESULTS_DIR / sub if sub else RESULTS_DIR
+
+
 def write_result(name: str, figures: dict[str, Any], *, settings: dict[str, Any], argv: Sequence[str] | None = None,
-                 samples: dict[str, list[float]] | None = None) -> Path:
-    """bench/results/<name>.json with figures, settings, machine and the command that made them."""
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    command = " ".join(["python", "-m", f"bench.{name}", *(argv if argv is not None else sys.argv[1:])])
-    payload = {"name": name, "command": command, "machine": machine_info(), "settings": settings,
+                 samples: dict[str, list[float]] | None = None, mode: str | None = None) -> Path:
+    """<results_dir(mode)>/<name>.json with mode, figures, settings, machine and the command that made them.
+
+    The mode comes from ``argv`` (``--quick``, ``--smoke``) unless given, so a quick run can never
+    overwrite the full run's reference figures. The file is replaced atomically: a reader (the
+    README table, another engineer's script) never sees half of it.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    mode = mode or run_mode(args)
+    folder = results_dir(mode)
+    folder.mkdir(parents=True, exist_ok=True)
+    command = " ".join(["python", "-m", f"bench.{name}", *args])
+    payload = {"name": name, "mode": mode, "command": command, "machine": machine_info(), "settings": settings,
                "figures": figures, "samples": samples or {}}
-    path = RESULTS_DIR / f"{name}.json"
-    path.write_text(json.dumps(payload, indent=2, default=float))
+    path = folder / f"{name}.json"
+    partial = path.with_name(path.name + ".tmp")
+    partial.write_text(json.dumps(payload, indent=2, default=float))
+    partial.replace(path)
     return path
 
 

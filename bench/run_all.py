@@ -1,8 +1,10 @@
-"""`make bench` / `make bench-quick`: run every benchmark, then summarise and plot what they wrote.
+"""`make bench` / `make bench-quick` / `make bench-smoke`: run every benchmark, then summarise and plot.
 
 Each benchmark is a module with ``main(argv) -> int`` that prints its own table and writes
-``bench/results/<name>.json``. This runner only sequences them (one at a time: the machines are
-small and shared, so benchmarks never overlap) and builds ``bench/results/SUMMARY.md`` and PNG plots.
+``<name>.json`` into its mode's folder: ``bench/results/`` (full), ``bench/results/quick/`` or
+``bench/results/smoke/`` (see ``bench.common.results_dir``). This runner only sequences them (one at
+a time: the machines are small and shared, so benchmarks never overlap) and builds ``SUMMARY.md``
+and PNG plots in that same folder, so a quick or smoke run never touches the full run's files.
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from bench.common import RESULTS_DIR, machine_info
+from bench.common import machine_info, results_dir
 
-# (module, arguments for --quick (None: full run only), arguments for the full run)
+# (module, arguments for --quick (None: full run only), arguments for the full run). The smoke pass
+# (CI) runs every module with --smoke: one short input each, so a broken benchmark fails the build.
 BENCHMARKS: tuple[tuple[str, list[str] | None, list[str]], ...] = (
     ("bench.asr_wer", ["--quick"], ["--no-full-window"]),  # the 30 s window comparison runs in --quick
     ("bench.asr_latency", ["--quick"], []),
@@ -30,6 +33,7 @@ BENCHMARKS: tuple[tuple[str, list[str] | None, list[str]], ...] = (
     ("bench.server_overhead", ["--quick"], []),
     ("bench.tts_graph", None, []),
 )
+SMOKE_ARGS = ["--smoke"]
 
 
 def _run(module_name: str, argv: list[str]) -> tuple[str, float]:
@@ -39,9 +43,12 @@ def _run(module_name: str, argv: list[str]) -> tuple[str, float]:
     except ModuleNotFoundError as exc:
         if exc.name == module_name:
             return "missing", 0.0
-        raise
+        traceback.print_exc()  # a dependency it needs is missing: the others still run
+        return "error", time.monotonic() - started
     try:
         rc = module.main(argv)
+    except SystemExit as exc:  # argparse rejected the arguments (e.g. a module without --smoke)
+        return f"exit {exc.code}", time.monotonic() - started
     except Exception:  # one broken benchmark must not hide the others' figures
         traceback.print_exc()
         return "error", time.monotonic() - started
@@ -56,7 +63,7 @@ def _flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
         out[prefix] = value
 
 
-def _plot(results: list[dict[str, Any]]) -> list[Path]:
+def _plot(results: list[dict[str, Any]], folder: Path) -> list[Path]:
     try:
         import matplotlib
 
@@ -78,21 +85,31 @@ def _plot(results: list[dict[str, Any]]) -> list[Path]:
         ax.set_ylabel("count")
         ax.legend(fontsize=8)
         fig.tight_layout()
-        path = RESULTS_DIR / f"{result['name']}.png"
+        path = folder / f"{result['name']}.png"
         fig.savefig(path, dpi=110)
         plt.close(fig)
         written.append(path)
     return written
 
 
-def _summary(results: list[dict[str, Any]], statuses: dict[str, tuple[str, float]], quick: bool) -> str:
+_MODE_NOTE = {
+    "full": "full run: the reference figures that README's Performance table quotes",
+    "quick": "quick run: small inputs, a first look; the reference figures are the full run's in bench/results/",
+    "smoke": "smoke run: one short input per benchmark to prove each still runs; the figures mean nothing",
+}
+
+
+def _summary(results: list[dict[str, Any]], statuses: dict[str, tuple[str, float]], mode: str,
+             command: str) -> str:
     machine = machine_info()
     lines = [
-        "# Benchmark summary",
+        f"# Benchmark summary: {mode} run",
+        "",
+        f"Mode: **{mode}** ({_MODE_NOTE[mode]}).",
         "",
         f"Machine: {machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB, "
         f"Python {machine['python']}, commit {machine['commit']}, {machine['date']}.",
-        f"Run: `python -m bench.run_all{' --quick' if quick else ''}`",
+        f"Run: `{command}`",
         "",
         "| benchmark | status | seconds |",
         "|---|---|---|",
@@ -101,7 +118,8 @@ def _summary(results: list[dict[str, Any]], statuses: dict[str, tuple[str, float
     for result in results:
         flat: dict[str, Any] = {}
         _flatten("", result.get("figures", {}), flat)
-        lines += ["", f"## {result['name']}", "", f"Command: `{result.get('command', '')}`", ""]
+        command_line = f"Command: `{result.get('command', '')}` ({result.get('mode', mode)} run)"
+        lines += ["", f"## {result['name']}", "", command_line, ""]
         settings = result.get("settings") or {}
         if settings:
             lines += ["Settings: " + ", ".join(f"{k}={v}" for k, v in settings.items()), ""]
@@ -114,29 +132,45 @@ def _summary(results: list[dict[str, Any]], statuses: dict[str, tuple[str, float
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="small inputs: the whole run in under 5 minutes")
+    kind = parser.add_mutually_exclusive_group()
+    kind.add_argument("--quick", action="store_true",
+                      help="small inputs, written to bench/results/quick/: the whole run in under 5 minutes")
+    kind.add_argument("--smoke", action="store_true",
+                      help="one short input each, written to bench/results/smoke/ (git-ignored): does each still run?")
     parser.add_argument("--only", nargs="*", help="run only these benchmarks (module names without bench.)")
     args = parser.parse_args(argv)
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    mode = "smoke" if args.smoke else "quick" if args.quick else "full"
+    folder = results_dir(mode)
+    folder.mkdir(parents=True, exist_ok=True)
     statuses: dict[str, tuple[str, float]] = {}
     for module_name, quick_args, full_args in BENCHMARKS:
         short = module_name.split(".", 1)[1]
-        if (args.only and short not in args.only) or (args.quick and quick_args is None):
+        if (args.only and short not in args.only) or (mode == "quick" and quick_args is None):
             continue
-        print(f"\n=== {short} ===", flush=True)
-        statuses[short] = _run(module_name, quick_args if args.quick and quick_args is not None else full_args)
+        print(f"\n=== {short} ({mode}) ===", flush=True)
+        bench_args = SMOKE_ARGS if mode == "smoke" else quick_args if mode == "quick" and quick_args is not None \
+            else full_args
+        started = time.time()
+        status, secs = _run(module_name, list(bench_args))
+        result_file = folder / f"{short}.json"
+        if status == "ok" and (not result_file.is_file() or result_file.stat().st_mtime < started - 1):
+            status = "no result"  # it ran but wrote nothing (or wrote elsewhere) for this mode
+        statuses[short] = (status, secs)
     results = []
     for short in statuses:
-        path = RESULTS_DIR / f"{short}.json"
+        path = folder / f"{short}.json"
         if path.is_file() and statuses[short][0] == "ok":
             results.append(json.loads(path.read_text()))
-    (RESULTS_DIR / "SUMMARY.md").write_text(_summary(results, statuses, args.quick))
-    plots = _plot(results)
-    print("\n=== summary ===")
+    command = " ".join(["python -m bench.run_all", *(argv if argv is not None else sys.argv[1:])])
+    (folder / "SUMMARY.md").write_text(_summary(results, statuses, mode, command))
+    plots = _plot(results, folder)
+    print(f"\n=== summary ({mode} run) ===")
     for short, (status, secs) in statuses.items():
         print(f"  {short:18} {status:10} {secs:7.1f} s")
-    print(f"wrote {RESULTS_DIR / 'SUMMARY.md'} and {len(plots)} plot(s)")
-    return 0 if all(s == "ok" or s == "missing" for s, _ in statuses.values()) else 1
+    print(f"wrote {folder / 'SUMMARY.md'} and {len(plots)} plot(s)")
+    # A smoke pass exists to catch a benchmark that no longer runs: there, a missing module fails too.
+    passing = ("ok",) if mode == "smoke" else ("ok", "missing")
+    return 0 if all(s in passing for s, _ in statuses.values()) else 1
 
 
 if __name__ == "__main__":
