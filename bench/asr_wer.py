@@ -34,6 +34,7 @@ def exact_english_clips(data: Path) -> list[tuple[Path, str, float]]:
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="bench.asr_wer", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="first 6 clips only")
+    parser.add_argument("--smoke", action="store_true", help="the shortest clip only (CI: does it still run?)")
     parser.add_argument("--data", type=Path, default=SPEECH_DIR, help="folder with manifest.tsv")
     parser.add_argument("--model", default="whisper-base")
     parser.add_argument("--no-full-window", action="store_true", help="skip the full 30 s window arm")
@@ -55,6 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     clips = exact_english_clips(args.data)
     if args.quick:
         clips = clips[:6]
+    if args.smoke:
+        clips = sorted(clips, key=lambda clip: clip[2])[:1]
     config = load_config(overrides={"asr": {"model": args.model, "language": "en"}})
     backend: Any = load_asr_backend(config)
     options = StreamOptions.from_config(config.asr, multilingual=backend.multilingual)

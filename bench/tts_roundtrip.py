@@ -28,6 +28,7 @@ def english_references(limit: int) -> list[tuple[str, str]]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="5 texts instead of 20")
+    parser.add_argument("--smoke", action="store_true", help="1 text (CI: does it still run?)")
     parser.add_argument("--voice", default="af_heart")
     parser.add_argument("--threads", type=int, default=0)
     args = parser.parse_args(argv)
@@ -47,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     g2p = phonemizer_for_voice(args.voice)
     asr = WhisperModel(str(require(config.models.dir, "whisper-base")), device="cpu", compute_type="int8",
                        cpu_threads=args.threads or 0)
-    items = english_references(5 if args.quick else 20)
+    items = english_references(1 if args.smoke else 5 if args.quick else 20)
     rows = []
     errors = words = 0
     compute = audio_s = 0.0

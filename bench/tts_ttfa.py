@@ -38,6 +38,7 @@ def words_at(text: str, rate: float) -> Iterator[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="3 replies instead of 8")
+    parser.add_argument("--smoke", action="store_true", help="1 reply (CI: does it still run?)")
     parser.add_argument("--threads", type=int, default=0, help="ONNX Runtime intra-op threads (0 = cores)")
     parser.add_argument("--voice", default="af_heart")
     parser.add_argument("--rate", type=float, default=15.0, help="words per second")
@@ -52,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = load_config(overrides={"tts": {"threads": args.threads, "voice": args.voice}})
     kokoro = load_kokoro(require(config.models.dir, "kokoro-82m"), config.tts)
     g2p = phonemizer_for_voice(args.voice)
-    replies = REPLIES[:3] if args.quick else REPLIES
+    replies = REPLIES[:1] if args.smoke else REPLIES[:3] if args.quick else REPLIES
     drivers = {
         "streamed": SpeechDriver(kokoro, g2p, args.voice, early_first_chunk=True),
         "baseline": SpeechDriver(kokoro, g2p, args.voice, early_first_chunk=False),
