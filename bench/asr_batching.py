@@ -36,12 +36,13 @@ def _windows(n: int, seconds: float) -> list[np.ndarray]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="sizes 1 2 4, one repeat")
+    parser.add_argument("--smoke", action="store_true", help="sizes 1 2, one repeat (CI: does it still run?)")
     parser.add_argument("--model", default="whisper-base")
     parser.add_argument("--seconds", type=float, default=4.0, help="window length per session")
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 2, 4, 8])
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
-    sizes, repeats = ([1, 2, 4], 1) if args.quick else (args.sizes, args.repeats)
+    sizes, repeats = ([1, 2], 1) if args.smoke else ([1, 2, 4], 1) if args.quick else (args.sizes, args.repeats)
 
     from streamvoice.asr.backend import DecodeRequest
     from streamvoice.asr.loader import load_asr_backend
@@ -69,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         figures[f"n{n}"] = {"sequential_s": s, "batched_s": b, "speedup": s / b}
         rows.append([n, s, b, s / b])
     write_result("asr_batching", figures, settings={"model": args.model, "seconds": args.seconds,
-                                                      "sizes": sizes, "repeats": repeats})
+                                                      "sizes": sizes, "repeats": repeats}, argv=argv)
     print_table(f"ASR batching, {args.model}, {args.seconds:g} s windows", rows,
                 ["sessions", "sequential s", "batched s", "speedup"])
     return 0

@@ -191,6 +191,7 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.asr_capacity", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="N in 1..3, 10 s each (under a minute)")
+    parser.add_argument("--smoke", action="store_true", help="N in 1..2, 4 s each (CI: does it still run?)")
     parser.add_argument("--data", type=Path, default=SPEECH_DIR, help="speech folder (has longform/)")
     parser.add_argument("--file", default=LONGFORM, help="speech file inside --data, fed to every stream")
     parser.add_argument("--model", default="whisper-base")
@@ -207,8 +208,8 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parse(argv)
-    seconds = args.seconds or (10.0 if args.quick else 60.0)
-    max_streams = args.max_streams or (3 if args.quick else 8)
+    seconds = args.seconds or (4.0 if args.smoke else 10.0 if args.quick else 60.0)
+    max_streams = args.max_streams or (2 if args.smoke else 3 if args.quick else 8)
 
     from streamvoice.asr.loader import load_asr_backend
     from streamvoice.asr.options import StreamOptions

@@ -25,6 +25,7 @@ LONGFORM = SPEECH_DIR / "longform" / "ljspeech_LJ001-0001_to_0032.wav"
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="bench.asr_latency", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="first 45 s only")
+    parser.add_argument("--smoke", action="store_true", help="first 8 s only (CI: does it still run?)")
     parser.add_argument("--seconds", type=float, help="cut the file to this many seconds")
     parser.add_argument("--file", type=Path, default=LONGFORM)
     parser.add_argument("--model", default="whisper-base")
@@ -45,7 +46,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     samples, rate = read_audio(args.file)
     if rate != 16000:
         samples = resample(samples, rate, 16000)
-    seconds = args.seconds or (45.0 if args.quick else None)
+    seconds = args.seconds or (8.0 if args.smoke else 45.0 if args.quick else None)
     if seconds:
         samples = samples[: int(seconds * 16000)]
     config = load_config(overrides={"asr": {"model": args.model, "language": "en"}})

@@ -131,6 +131,7 @@ async def _run_clients(port: int, clients: int, seconds: float, pid: int) -> dic
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="20 clients for 5 s")
+    parser.add_argument("--smoke", action="store_true", help="5 clients for 3 s (CI: does it still run?)")
     parser.add_argument("--clients", type=int, default=100)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--serve", metavar="STATS_JSON", help=argparse.SUPPRESS)
@@ -138,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.serve:
         asyncio.run(_serve(args.serve))
         return 0
-    clients, seconds = (20, 5.0) if args.quick else (args.clients, args.seconds)
+    clients, seconds = (5, 3.0) if args.smoke else (20, 5.0) if args.quick else (args.clients, args.seconds)
     handle, stats_file = tempfile.mkstemp(suffix=".json")
     os.close(handle)
     proc = subprocess.Popen([sys.executable, "-m", "bench.server_overhead", "--serve", stats_file],
@@ -154,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     os.unlink(stats_file)
     figures["routing_s"] = routing
     write_result("server_overhead", figures, settings={"clients": clients, "seconds": seconds,
-                                                         "frame_ms": FRAME_MS, "engine": "FakeEngine"})
+                                                         "frame_ms": FRAME_MS, "engine": "FakeEngine"}, argv=argv)
     b = figures["barge_in_s"]
     print_table("server overhead (FakeEngine, loopback)", [
         ["clients", clients],

@@ -66,11 +66,12 @@ def timed(fn: Any) -> tuple[Any, float, float]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="3 sentences, 2 repetitions")
+    parser.add_argument("--smoke", action="store_true", help="1 sentence, 1 repetition (CI: does it still run?)")
     parser.add_argument("--threads", type=int, default=0, help="ONNX Runtime intra-op threads (0 = cores)")
     parser.add_argument("--reps", type=int, default=0, help="repetitions per sentence and graph (default 4)")
     parser.add_argument("--voice", default="af_heart")
     args = parser.parse_args(argv)
-    reps = args.reps or (2 if args.quick else 4)
+    reps = args.reps or (1 if args.smoke else 2 if args.quick else 4)
 
     from streamvoice.config import load_config
     from streamvoice.models import require
@@ -84,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for kind in ("int8", "float"):  # load without warm-up to time the load alone, then warm up
         graphs[kind], load_s[kind], _ = timed(lambda k=kind: load_kokoro(model_dir, config.tts, False, graph=k))
     g2p = phonemizer_for_voice(args.voice)
-    sentences = SENTENCES[:3] if args.quick else SENTENCES
+    sentences = SENTENCES[:1] if args.smoke else SENTENCES[:3] if args.quick else SENTENCES
     chunks = [chunk for text in sentences for chunk in g2p.phonemize(text)]
     for kokoro in graphs.values():
         kokoro.synthesize(chunks[0], args.voice, 1.0)

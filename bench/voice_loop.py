@@ -251,6 +251,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.voice_loop", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_CLIPS} clips")
+    parser.add_argument("--smoke", action="store_true", help="1 clip (CI: does it still run?)")
     parser.add_argument("--data", type=Path, default=SPEECH_DIR, help="speech folder (manifest.tsv)")
     parser.add_argument("--clips", type=int, default=None, help=f"how many clips (default 10, quick {QUICK_CLIPS})")
     parser.add_argument("--max-clip-s", type=float, default=6.0, help="longest clip used, s (a spoken turn)")
@@ -260,7 +261,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--tail", type=float, default=1.5, help="least silence streamed after each clip, s")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds allowed per clip beyond its length")
     args = parser.parse_args(argv)
-    clips = _clips(args.data, args.clips or (QUICK_CLIPS if args.quick else 10), args.max_clip_s)
+    clips = _clips(args.data, args.clips or (1 if args.smoke else QUICK_CLIPS if args.quick else 10), args.max_clip_s)
     if not clips:
         print(f"no LJ Speech clips in {args.data / 'manifest.tsv'}")
         return 1
