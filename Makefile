@@ -7,7 +7,7 @@ MODELS ?= whisper-base whisper-tiny.en kokoro-82m
 STAMP := $(VENV)/.installed
 APT_PACKAGES ?= libportaudio2 chromium espeak-ng sox
 
-.PHONY: install models sysdeps web serve test test-fast lint bench bench-quick clean
+.PHONY: install models sysdeps web serve test test-fast lint bench bench-quick bench-smoke bench-table clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,11 +46,22 @@ lint: install
 	$(VENV)/bin/ruff check streamvoice tests bench
 	$(VENV)/bin/mypy streamvoice
 
+# Full run: the reference figures in bench/results/ (committed), then README's Performance table from them.
 bench: install models
 	$(PY) -m bench.run_all
+	$(PY) -m bench.table --write
 
+# Quick run: small inputs, written only under bench/results/quick/.
 bench-quick: install models
 	$(PY) -m bench.run_all --quick
+
+# Smoke pass (CI): every benchmark once on one short input, into bench/results/smoke/ (git-ignored).
+bench-smoke: install models
+	$(PY) -m bench.run_all --smoke
+
+# README's Performance table from bench/results/*.json (after a benchmark was rerun alone).
+bench-table: install
+	$(PY) -m bench.table --write
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,327 @@
+"""README's Performance table, generated from the full run's results (``bench/results/<name>.json``).
+
+The figures in README are quoted from the JSON, never typed by hand, so the two cannot drift apart:
+
+    python -m bench.table            # print the table
+    python -m bench.table --write    # rewrite it in README.md between the perf-table markers
+    python -m bench.table --check    # exit 1 when README and the JSON disagree (tests/bench/test_table.py)
+
+Each row reads its figures by key from one benchmark's JSON. A row whose figure is missing (the
+benchmark was not run, or its JSON no longer has that key) is left out of the table, with a note
+on stderr, instead of failing: benchmarks change, and their rows follow when they are rerun.
+
+To add a figure: add one ``Row`` to that benchmark's tuple in ``ROWS`` (``what`` and ``figure``
+are functions of the benchmark's ``Result``; read keys with ``r.num("a.b")``, ``r["a.b"]``,
+``r.setting(...)``), then run ``python -m bench.table --write``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import sys
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.common import RESULTS_DIR
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+START = "<!-- perf-table:start -->"
+END = "<!-- perf-table:end -->"
+HEADER = "| what | figure | command |\n|---|---|---|"
+
+
+class MissingFigure(KeyError):
+    """A row's figure is absent, null or not of the kind the row needs: the row is left out."""
+
+
+class Result:
+    """One benchmark's full-run JSON, read by dotted key (``"ttfa_streamed_s.p50"``)."""
+
+    def __init__(self, name: str, payload: Mapping[str, Any]) -> None:
+        self.name = name
+        self.payload = payload
+        self.figures: Mapping[str, Any] = payload.get("figures") or {}
+        self.command: str = payload.get("command") or f"python -m bench.{name}"
+
+    def __getitem__(self, key: str) -> Any:
+        return _lookup(self.figures, key, f"{self.name}: no figure {key!r}")
+
+    def num(self, key: str) -> float:
+        """A figure that must be a number (a figure that became a dict or a list leaves the row out)."""
+        return _number(self[key], f"{self.name}: figure {key!r} is not a number")
+
+    def setting(self, key: str) -> Any:
+        return _lookup(self.payload.get("settings") or {}, key, f"{self.name}: no setting {key!r}")
+
+    def machine(self, key: str) -> Any:
+        return _lookup(self.payload.get("machine") or {}, key, f"{self.name}: no machine field {key!r}")
+
+
+def _lookup(tree: Mapping[str, Any], key: str, missing: str) -> Any:
+    value: Any = tree
+    for part in key.split("."):
+        if not isinstance(value, Mapping) or value.get(part) is None:
+            raise MissingFigure(missing)
+        value = value[part]
+    return value
+
+
+def _number(value: Any, message: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise MissingFigure(message)
+    return float(value)
+
+
+# -- formatters: one place decides how a kind of figure reads ---------------------------------------------
+def pct(x: float, digits: int = 2) -> str:
+    return f"{x * 100:.{digits}f} %"
+
+
+def signed_pct(x: float, digits: int = 1) -> str:
+    return f"{x * 100:+.{digits}f} %"
+
+
+def sec(x: float, digits: int = 2) -> str:
+    return f"{x:.{digits}f} s"
+
+
+def ms(x: float) -> str:
+    return f"{x * 1e3:.0f} ms"
+
+
+def us(x: float) -> str:
+    return f"{x * 1e6:.0f} µs"
+
+
+def count(x: float) -> str:
+    return f"{x:,.0f}"
+
+
+def at_least(r: Result, mode: str) -> str:
+    """'≥' where asr_capacity's capacity is only a lower bound (every N tried passed)."""
+    try:
+        return "≥" if r[f"capacity_is_lower_bound.{mode}"] is True else ""
+    except MissingFigure:
+        return ""
+
+
+def batching_speedups(r: Result) -> str:
+    sizes = sorted(int(k[1:]) for k in r.figures if k.startswith("n") and k[1:].isdigit() and int(k[1:]) > 1)
+    if not sizes:
+        raise MissingFigure("asr_batching: no batch of more than one")
+    return ", ".join(f"{r.num(f'n{n}.speedup'):.2f}x (N={n})" for n in sizes)
+
+
+def float_graph(r: Result) -> str:
+    ratio, pairs = r.num("wall_ratio_float_over_int8.p50"), r.num("wall_ratio_float_over_int8.n")
+    if ratio >= 1.0:
+        return f"float is **{ratio:.2f}x slower** (wall, p50 of {pairs:.0f} pairs): int8 stays"
+    return f"float is **{1 / ratio:.2f}x faster** (wall, p50 of {pairs:.0f} pairs)"
+
+
+# -- the table ---------------------------------------------------------------------------------------------
+Text = Callable[[Result], str]
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    what: Text
+    figure: Text
+
+
+# Benchmark -> its rows, in README order. One Row per figure; a row reads only its benchmark's JSON.
+ROWS: dict[str, tuple[Row, ...]] = {
+    "asr_wer": (
+        Row(lambda r: f"Streaming WER vs offline faster-whisper ({r.num('clips'):.0f} `exact` English clips, "
+                      f"{count(r.num('reference_words'))} words, same model)",
+            lambda r: f"**{pct(r.num('wer_stream_adaptive'))}** streaming (`--speed 0`) vs "
+                      f"**{pct(r.num('wer_offline'))}** offline: {signed_pct(r.num('relative_wer_stream_vs_offline'))} "
+                      "relative"),
+        Row(lambda r: f"Encoder window: audio + 1 s instead of padding to 30 s ({r.num('clips'):.0f} clips)",
+            lambda r: f"WER {pct(r.num('wer_stream_adaptive'), 1)} vs {pct(r.num('wer_stream_full'), 1)}, compute "
+                      f"**{r.num('compute_s_per_audio_s_stream_adaptive'):.2f} vs "
+                      f"{r.num('compute_s_per_audio_s_stream_full'):.2f} s per audio s**"),
+        Row(lambda r: "Compute per audio second at instant pacing, one stream (same clips)",
+            lambda r: f"{sec(r.num('compute_s_per_audio_s_stream_adaptive'))} streaming vs "
+                      f"{sec(r.num('compute_s_per_audio_s_offline'))} offline"),
+    ),
+    "asr_latency": (
+        Row(lambda r: f"Word latency at real time (long-form, {r.num('audio_s'):.0f} s, {r.num('words'):.0f} words)",
+            lambda r: f"p50 **{sec(r.num('word_latency_p50_s'))}**, p95 **{sec(r.num('word_latency_p95_s'))}**"),
+        Row(lambda r: f"Final latency at real time ({r.num('finals'):.0f} finals; the file has no "
+                      f"{r.setting('end_of_speech_ms')} ms pause, so these are length cuts)",
+            lambda r: f"p50 {sec(r.num('final_latency_p50_s'))}, p95 {sec(r.num('final_latency_p95_s'))}"),
+        Row(lambda r: f"CPU per audio second at real time, one stream, partials every "
+                      f"{r.setting('partial_interval_ms')} ms",
+            lambda r: sec(r.num("cpu_s_per_audio_s"))),
+    ),
+    "asr_capacity": (
+        Row(lambda r: f"Concurrent real-time streams before p95 lag > {r.setting('max_lag_s'):g} s",
+            lambda r: f"**{at_least(r, 'sequential')}{r.num('capacity.sequential'):.0f}** one decode at a time; "
+                      f"{at_least(r, 'batched')}{r.num('capacity.batched'):.0f} with cross-session batching "
+                      f"(max {r.setting('max_batch')})"),
+    ),
+    "asr_batching": (
+        Row(lambda r: f"Cross-session batching, raw decode of N {r.setting('seconds'):g} s windows",
+            lambda r: f"{batching_speedups(r)} faster than one by one"),
+    ),
+    "tts_ttfa": (
+        Row(lambda r: f"TTS time to first audio, two-sentence replies streamed at {r.setting('rate_wps'):g} words/s "
+                      f"({r.num('ttfa_streamed_s.n'):.0f} replies)",
+            lambda r: f"streamed p50 **{sec(r.num('ttfa_streamed_s.p50'))}**, p95 {sec(r.num('ttfa_streamed_s.p95'))} "
+                      f"vs whole-sentence baseline p50 {sec(r.num('ttfa_baseline_s.p50'))}, "
+                      f"p95 {sec(r.num('ttfa_baseline_s.p95'))} "
+                      f"({r.num('ttfa_streamed_s.p50') / r.num('ttfa_baseline_s.p50'):.2f}x)"),
+        Row(lambda r: "TTS real-time factor",
+            lambda r: f"**{r.num('rtf'):.2f}** (synthesis time / audio time)"),
+        Row(lambda r: "Cancel → synthesis abandoned (in process)",
+            lambda r: f"p50 {ms(r.num('cancel_stop_s.p50'))}"),
+    ),
+    "tts_roundtrip": (
+        Row(lambda r: f"TTS round-trip WER ({r.num('texts'):.0f} reference texts → {r.setting('voice')} "
+                      "→ whisper-base)",
+            lambda r: f"**{pct(r.num('wer'))}** ({r.num('errors'):.0f} / {r.num('words'):.0f} words)"),
+    ),
+    "tts_graph": (
+        Row(lambda r: "Kokoro int8 graph vs a dequantized float copy", float_graph),
+    ),
+    "voice_loop": (
+        Row(lambda r: "Voice loop: end of user speech → first reply audio, echo agent, loopback socket "
+                      f"({len(r.setting('clips'))} clips)",
+            lambda r: f"p50 **{sec(r.num('speech_end_to_first_audio_s.p50'))}**, "
+                      f"p95 {sec(r.num('speech_end_to_first_audio_s.p95'))} "
+                      f"(speech end → final {sec(r.num('speech_end_to_final_s.p50'))}, "
+                      f"final → first audio {sec(r.num('final_to_first_audio_s.p50'))})"),
+    ),
+    "server_overhead": (
+        Row(lambda r: f"Server overhead, fake engine, {r.num('clients'):.0f} clients x "
+                      f"{1000 / r.setting('frame_ms'):.0f} frames/s",
+            lambda r: f"{count(r.num('frames_per_cpu_s'))} frames per server CPU-second; routing p50 "
+                      f"{us(r.num('routing_s.p50'))}, p99 {us(r.num('routing_s.p99'))}; "
+                      f"{r.num('rss_mb_per_session'):.1f} MiB per session"),
+        Row(lambda r: f"Barge-in: client `cancel` → `tts_done` ({r.num('clients'):.0f} clients on the same "
+                      f"{r.machine('cores')} cores)",
+            lambda r: f"p50 {ms(r.num('barge_in_s.p50'))}, p95 {ms(r.num('barge_in_s.p95'))}"),
+    ),
+}
+
+
+def _mode(payload: Mapping[str, Any]) -> str:
+    """The run's mode; files written before JSON named it tell by their command line."""
+    mode = payload.get("mode")
+    if isinstance(mode, str):
+        return mode
+    words = str(payload.get("command", "")).split()
+    return "smoke" if "--smoke" in words else "quick" if "--quick" in words else "full"
+
+
+def load_results(folder: Path = RESULTS_DIR, names: Iterable[str] | None = None,
+                 notes: list[str] | None = None) -> dict[str, Result]:
+    """The full-run results in ``folder``; a quick or smoke file found there is refused (noted)."""
+    out: dict[str, Result] = {}
+    for name in names if names is not None else ROWS:
+        path = folder / f"{name}.json"
+        if not path.is_file():
+            _note(notes, f"{name}: no {path.name} in {folder}")
+            continue
+        payload = json.loads(path.read_text(encoding="utf-8"))
+        if (mode := _mode(payload)) != "full":
+            _note(notes, f"{name}: {path} is from a {mode} run, not a full one: its rows are left out")
+            continue
+        out[name] = Result(name, payload)
+    return out
+
+
+def _note(notes: list[str] | None, text: str) -> None:
+    if notes is not None:
+        notes.append(text)
+
+
+def table_rows(results: Mapping[str, Result], notes: list[str] | None = None) -> list[tuple[str, str, str]]:
+    """(what, figure, command) for every row whose figures are all present."""
+    rows: list[tuple[str, str, str]] = []
+    for name, bench_rows in ROWS.items():
+        result = results.get(name)
+        if result is None:
+            continue
+        for i, row in enumerate(bench_rows, 1):
+            try:
+                rows.append((row.what(result), row.figure(result), result.command))
+            except MissingFigure as exc:
+                _note(notes, f"{name} row {i} left out: {exc.args[0]}")
+    return rows
+
+
+def render(rows: list[tuple[str, str, str]]) -> str:
+    """The Markdown table; a command repeated from the row above reads 'same'."""
+    lines = [HEADER]
+    previous = None
+    for what, figure, command in rows:
+        lines.append(f"| {what} | {figure} | {'same' if command == previous else f'`{command}`'} |")
+        previous = command
+    return "\n".join(lines)
+
+
+def generate(folder: Path = RESULTS_DIR, notes: list[str] | None = None) -> str:
+    return render(table_rows(load_results(folder, notes=notes), notes))
+
+
+def split_readme(text: str) -> tuple[str, str, str]:
+    """(before and including the start marker, the table, the end marker and after)."""
+    start, end = text.find(START), text.find(END)
+    if start < 0 or end < start:
+        raise ValueError(f"README has no {START} ... {END} block (put the markers around the Performance table)")
+    head = start + len(START)
+    return text[:head], text[head:end], text[end:]
+
+
+def replace_table(text: str, table: str) -> str:
+    before, _, after = split_readme(text)
+    return f"{before}\n{table}\n{after}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.table", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    action = parser.add_mutually_exclusive_group()
+    action.add_argument("--write", action="store_true", help="rewrite the table in README between the markers")
+    action.add_argument("--check", action="store_true", help="exit 1 if README's table differs from the JSON")
+    parser.add_argument("--results", type=Path, default=RESULTS_DIR, help="folder of the full run's JSON")
+    parser.add_argument("--readme", type=Path, default=README)
+    args = parser.parse_args(argv)
+    notes: list[str] = []
+    table = generate(args.results, notes)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    if not (args.write or args.check):
+        print(table)
+        return 0
+    text = args.readme.read_text(encoding="utf-8")
+    try:
+        current = split_readme(text)[1].strip()
+    except ValueError as exc:
+        print(f"error: {args.readme}: {exc}", file=sys.stderr)
+        return 2
+    if args.check:
+        if current == table:
+            print(f"{args.readme.name}: Performance table matches {args.results}")
+            return 0
+        sys.stdout.writelines(difflib.unified_diff((current + "\n").splitlines(True), (table + "\n").splitlines(True),
+                                                   f"{args.readme.name} (now)", "from the JSON"))
+        print(f"\n{args.readme.name}'s Performance table differs from {args.results}: "
+              "run `python -m bench.table --write`", file=sys.stderr)
+        return 1
+    if current != table:
+        args.readme.write_text(replace_table(text, table), encoding="utf-8")
+        print(f"rewrote the Performance table in {args.readme}")
+    else:
+        print(f"{args.readme.name}: Performance table already up to date")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
