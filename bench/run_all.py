@@ -130,6 +130,15 @@ def _summary(results: list[dict[str, Any]], statuses: dict[str, tuple[str, float
     return "\n".join(lines) + "\n"
 
 
+def _snapshot(folder: Path) -> dict[Path, tuple[int, int]]:
+    """Every file under bench/results/ outside ``folder``: what a quick or smoke run must leave alone."""
+    root = results_dir("full")
+    if not root.is_dir():
+        return {}
+    return {p: (p.stat().st_mtime_ns, p.stat().st_size) for p in root.rglob("*")
+            if p.is_file() and folder not in p.parents and p.suffix != ".tmp"}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     kind = parser.add_mutually_exclusive_group()
@@ -142,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     mode = "smoke" if args.smoke else "quick" if args.quick else "full"
     folder = results_dir(mode)
     folder.mkdir(parents=True, exist_ok=True)
+    before = _snapshot(folder) if mode != "full" else {}
     statuses: dict[str, tuple[str, float]] = {}
     for module_name, quick_args, full_args in BENCHMARKS:
         short = module_name.split(".", 1)[1]
@@ -168,9 +178,17 @@ def main(argv: list[str] | None = None) -> int:
     for short, (status, secs) in statuses.items():
         print(f"  {short:18} {status:10} {secs:7.1f} s")
     print(f"wrote {folder / 'SUMMARY.md'} and {len(plots)} plot(s)")
+    # A quick or smoke run writes only in its folder; anything else that changed meanwhile is named here
+    # (on a shared machine it may be someone else's run, so a quick run only warns; the CI smoke pass fails).
+    after = _snapshot(folder) if mode != "full" else {}
+    touched = sorted(str(p) for p in set(before) | set(after) if before.get(p) != after.get(p))
+    if touched:
+        print(f"{'error' if mode == 'smoke' else 'warning'}: changed outside {folder} during this {mode} run: "
+              + ", ".join(touched), file=sys.stderr)
     # A smoke pass exists to catch a benchmark that no longer runs: there, a missing module fails too.
     passing = ("ok",) if mode == "smoke" else ("ok", "missing")
-    return 0 if all(s in passing for s, _ in statuses.values()) else 1
+    ok = all(s in passing for s, _ in statuses.values()) and not (touched and mode == "smoke")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -84,3 +84,18 @@ def test_every_benchmark_accepts_smoke(module_name: str, capsys: pytest.CaptureF
         module.main(["--help"])
     assert exc.value.code == 0
     assert "--smoke" in capsys.readouterr().out
+
+
+def test_smoke_pass_fails_when_a_benchmark_writes_outside_its_folder(
+        results: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    def main(argv: Sequence[str] | None = None) -> int:
+        common.write_result("fake_stray", {}, settings={}, argv=argv)  # the smoke result, where it belongs
+        common.write_result("fake_stray", {}, settings={}, argv=[])  # and a stray full-run file
+        return 0
+
+    module = types.ModuleType("bench.fake_stray")
+    module.main = main  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "bench.fake_stray", module)
+    monkeypatch.setattr(run_all, "BENCHMARKS", (("bench.fake_stray", ["--quick"], []),))
+    assert run_all.main(["--smoke"]) == 1
+    assert "fake_stray.json" in capsys.readouterr().err
