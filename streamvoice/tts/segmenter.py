@@ -1,11 +1,11 @@
 """Incremental text segmentation: text deltas of any size in, speakable chunks out.
 
 Why: an LLM streams tokens; waiting for the whole reply wastes seconds, while cutting at every
-period breaks "Dr. Smith" or "3.14". The first chunk of a turn is cut early (a clause boundary
-after a few words; in a run of words without punctuation, just before a word that opens a clause
-or phrase, so "…is better | for your team" and never "…better for your | team") to bring the
-first audio forward;
-later chunks end at sentence boundaries, newlines, or, for run-ons, the best clause/space.
+period breaks "Dr. Smith" or "3.14". The first chunk of a turn leaves as soon as it is speakable:
+at a clause mark after at least two words, or, once about four words are complete, just before a
+word that opens a clause or phrase ("…is better | for your team", never "…better for your |
+team"), else after the last of five words that can end a phrase. Later chunks grow back to whole
+sentences (newlines, or for run-ons the best clause/space) so prosody stays natural.
 
 Cuts only ever happen at whitespace, so tokens without spaces (URLs, e-mail addresses,
 decimals, times, 1,000,000, U.S.A.) are never split. Pure: no I/O, no model, no asyncio.
@@ -61,14 +61,17 @@ class Segmenter:
 
     def __init__(
         self,
-        first_chunk_min_words: int = 3,
-        first_chunk_max_words: int = 10,
+        first_chunk_min_words: int = 2,
+        first_chunk_max_words: int = 5,
         max_chunk_chars: int = 300,
         hard_max_chars: int = 2000,
         early_first_chunk: bool = True,
+        first_chunk_words: int | None = None,
     ) -> None:
         if first_chunk_min_words < 1 or first_chunk_max_words < first_chunk_min_words:
             raise ValueError("need 1 <= first_chunk_min_words <= first_chunk_max_words")
+        # from this many complete words a cut before a clause/phrase opener is taken; at max, any safe cut
+        self.first_chunk_words = min(first_chunk_words or 4, first_chunk_max_words)
         if max_chunk_chars < 20 or hard_max_chars < max_chunk_chars:
             raise ValueError("need 20 <= max_chunk_chars <= hard_max_chars")
         self.first_chunk_min_words = first_chunk_min_words
@@ -165,12 +168,14 @@ class Segmenter:
         # ("…is better | for your team"), else after the last word that can end a phrase
         # (not "the", "your", "is"), else after the last word that may end a chunk at all.
         words = list(re.finditer(r"\S+(?=\s)", buf))
-        if len(words) < self.first_chunk_max_words:
+        if len(words) < self.first_chunk_words:
             return None
         words = words[: self.first_chunk_max_words]
         cut = _phrase_cut(words, self.first_chunk_min_words)
         if cut is not None:
             return _skip_space(buf, cut)
+        if len(words) < self.first_chunk_max_words:
+            return None
         for n in range(len(words), self.first_chunk_min_words - 1, -1):  # chunk = words[:n]
             last = words[n - 1].group()
             if _bare(last) not in _NO_CHUNK_END and not _protected_word(last):
@@ -197,11 +202,12 @@ def _phrase_cut(words: list[re.Match[str]], min_words: int) -> int | None:
     """End of the latest chunk of >= ``min_words`` words whose next word opens a phrase.
 
     A word that starts a clause ("and", "because", "which") beats one that starts a
-    prepositional phrase ("for", "to", "with"): both keep the words of a phrase together, so
+    prepositional phrase ("for", "to", "with"), which beats a determiner or auxiliary ("the",
+    "my", "is"): all keep the words of a phrase together, so
     the first chunk never ends on "…better for your". The latest such place wins, keeping the
     first chunk as long as the early-cut budget allows (better prosody for the same wait).
     """
-    for tier in (_CLAUSE_OPENERS, _PHRASE_OPENERS):
+    for tier in (_CLAUSE_OPENERS, _PHRASE_OPENERS, _NO_CHUNK_END):
         for k in range(len(words) - 1, min_words - 1, -1):  # chunk = words[:k], words[k] opens
             nxt, last = _bare(words[k].group()), words[k - 1].group()
             if nxt in tier and _bare(last) not in _NO_CHUNK_END and not _protected_word(last):

@@ -47,15 +47,25 @@ def test_sentences_and_newlines_and_lists() -> None:
 
 
 def test_first_chunk_is_cut_early_then_sentences() -> None:
-    seg = Segmenter(first_chunk_min_words=3)
+    seg = Segmenter()
     out: list[str] = []
-    text = "Well, as I said before, the results are in, and they look good. More later, maybe."
+    text = "Okay then, the results are in, and they look good. More later, maybe."
     for word in text.split(" "):
         out += seg.push(word + " ")
     out += seg.finish()
-    assert out[0] == "Well, as I said before,"
+    assert out[0] == "Okay then,"  # a clause mark after two words
     assert out[1] == "the results are in, and they look good."  # later chunks: whole sentences
     assert out[2] == "More later, maybe."
+
+
+def test_first_chunk_leaves_after_about_four_words() -> None:
+    seg = Segmenter()
+    text = "Sure, I can help you with that right away."
+    pushed: list[list[str]] = [seg.push(w + " ") for w in text.split(" ")]
+    assert pushed[:4] == [[], [], [], []]  # "Sure," is one word: too short to say alone
+    assert pushed[4] == ["Sure, I can help you"]  # the fifth word is complete: no opener seen, safe cut
+    assert seg.finish() == ["with that right away."]
+    assert seg.push("Honestly, I think the ") == ["Honestly, I think"]  # before a determiner at four words
 
 
 def test_first_chunk_without_punctuation_is_cut_after_max_words() -> None:
@@ -119,10 +129,10 @@ def test_chunks_concatenate_to_input(parts: list[str], steps: list[int]) -> None
 
 
 @pytest.mark.parametrize("step", [1, 3, 7])
-def test_first_cut_without_punctuation_goes_before_a_function_word(step: int) -> None:
+def test_first_cut_without_punctuation_goes_before_a_determiner(step: int) -> None:
     text = "Honestly, I think the second option is better for your team. It costs less."
     chunks = run(text, step)
-    assert chunks == ["Honestly, I think the second option is better", "for your team.", "It costs less."]
+    assert chunks == ["Honestly, I think", "the second option is better for your team.", "It costs less."]
     # all of it at once: the sentence end is already known, so no early cut is needed
     assert run(text, 10_000) == ["Honestly, I think the second option is better for your team.", "It costs less."]
 
