@@ -1,11 +1,13 @@
-"""Per-session speech synthesis: text deltas -> sentences -> G2P -> engine -> paced audio frames.
+"""Per-session speech synthesis: text deltas -> chunks -> G2P -> engine -> paced audio frames.
 
-Turns play one after another. Within the playing turn a producer synthesizes ahead (at most
-``SYNTH_AHEAD`` chunks) while the consumer cuts audio into ``frame_ms`` frames and sends each
-when the :class:`CreditPacer` allows, into the audio lane (which waits when the client does
-not read). ``cancel`` marks the turn, cancels its task, drops its queued work in the engine and
-its queued frames in the lane, then queues ``tts_done{status: cancelled}``: nothing of the turn
-can follow it.
+Turns play one after another. Each turn is a :class:`~streamvoice.tts.turn.TurnSynthesisPlan`,
+the same sans-I/O object the CLI's ``say`` drives, so segmentation, fades at every chunk join,
+resampling, sample format and word offsets are one code path and both produce the same samples.
+Within the playing turn a producer synthesizes ahead (at most ``SYNTH_AHEAD`` chunks) while the
+consumer sends the plan's frames when the :class:`CreditPacer` allows, into the audio lane (which
+waits when the client does not read). ``cancel`` marks the turn, cancels its task, drops its
+queued work in the engine and its queued frames in the lane, then queues
+``tts_done{status: cancelled}``: nothing of the turn can follow it.
 """
 
 from __future__ import annotations
@@ -17,10 +19,6 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-import numpy as np
-
-from streamvoice.audio.pcm import encode_pcm_s16le
-from streamvoice.audio.resample import Resampler
 from streamvoice.engine.engine import EngineUnavailable, SpeechEngine
 from streamvoice.engine.workqueue import QueueFull
 from streamvoice.protocol.errors import ErrorCode
@@ -28,7 +26,8 @@ from streamvoice.protocol.messages import ErrorMessage, ErrorRef, ServerMessage,
 from streamvoice.protocol.options import TtsOptions
 from streamvoice.runtime.credits import CreditPacer
 from streamvoice.runtime.observe import NullObserver, Observer
-from streamvoice.tts.segmenter import Segmenter
+from streamvoice.tts.frames import encode_frame as encode_output
+from streamvoice.tts.turn import AudioFrame, ChunkJob, TurnSynthesisPlan, merge_results
 from streamvoice.tts.types import SynthesisResult
 
 log = logging.getLogger(__name__)
@@ -41,19 +40,13 @@ _END = None
 @dataclass(eq=False)
 class _Turn:
     id: int
-    segmenter: Segmenter = field(default_factory=Segmenter)
-    sentences: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)  # bounded by max_text_chars
+    plan: TurnSynthesisPlan
+    jobs: asyncio.Queue[ChunkJob | None] = field(default_factory=asyncio.Queue)  # bounded by max_text_chars
     cancelled: bool = False
     ended: bool = False  # final text received
     first_text_at: float = 0.0
     task: asyncio.Task[None] | None = None
     sent_ms: float = 0.0
-
-
-def encode_output(samples: np.ndarray, encoding: str) -> bytes:
-    if encoding == "pcm_f32le":
-        return np.clip(samples, -1.0, 1.0).astype("<f4").tobytes()
-    return encode_pcm_s16le(samples)
 
 
 class TtsPipeline:
@@ -101,19 +94,21 @@ class TtsPipeline:
             if len(self._order) >= MAX_QUEUED_TURNS:
                 self._refuse(turn_id)
                 return
-            turn = _Turn(turn_id, first_text_at=self._clock())
+            plan = TurnSynthesisPlan(turn_id, self.options.sample_rate, self.frame_ms,
+                                     encoding=self.options.encoding)
+            turn = _Turn(turn_id, plan, first_text_at=self._clock())
             self._turns[turn_id] = turn
             self._order.append(turn)
             self._wake.set()
         if turn.cancelled or turn.ended:
             return
-        for sentence in turn.segmenter.push(text):
-            turn.sentences.put_nowait(sentence)
+        for job in turn.plan.push(text):
+            turn.jobs.put_nowait(job)
         if final:
-            for sentence in turn.segmenter.finish():
-                turn.sentences.put_nowait(sentence)
+            for job in turn.plan.finish():
+                turn.jobs.put_nowait(job)
             turn.ended = True
-            turn.sentences.put_nowait(_END)
+            turn.jobs.put_nowait(_END)
 
     def _refuse(self, turn_id: int) -> None:
         """Policy of the bounded turn queue: a new turn past the bound is refused, never queued."""
@@ -170,7 +165,7 @@ class TtsPipeline:
             self._forget(turn)
 
     async def _play(self, turn: _Turn) -> None:
-        results: asyncio.Queue[tuple[str, SynthesisResult] | None] = asyncio.Queue(SYNTH_AHEAD)
+        results: asyncio.Queue[tuple[ChunkJob, SynthesisResult | None] | None] = asyncio.Queue(SYNTH_AHEAD)
         status = "complete"
         error: ErrorMessage | None = None
         try:
@@ -183,70 +178,48 @@ class TtsPipeline:
         if not turn.cancelled:
             self._finish(turn, status, error)
 
-    async def _produce(self, turn: _Turn, results: asyncio.Queue[tuple[str, SynthesisResult] | None]) -> None:
+    async def _produce(
+        self, turn: _Turn, results: asyncio.Queue[tuple[ChunkJob, SynthesisResult | None] | None]
+    ) -> None:
         first = True
         while True:
-            sentence = await turn.sentences.get()
-            if sentence is _END:
+            job = await turn.jobs.get()
+            if job is _END:
                 await results.put(None)
                 return
             voice, speed = self.options.voice, self.options.speed
             try:
-                chunks = await self.engine.phonemize(sentence, voice, session=self.session_id, turn=turn.id)
+                chunks = await self.engine.phonemize(job.text, voice, session=self.session_id, turn=turn.id)
             except ValueError:
-                continue  # nothing speakable (punctuation only)
+                await results.put((job, None))  # nothing speakable (punctuation only): keep the order slot
+                continue
+            parts: list[SynthesisResult] = []
             for chunk in chunks:
-                result = await self.engine.synthesize(
+                parts.append(await self.engine.synthesize(
                     chunk, voice, speed, first=first, session=self.session_id, turn=turn.id
-                )
+                ))
                 first = False
-                await results.put((chunk.text, result))
+            await results.put((job, merge_results(parts)))
 
-    async def _consume(self, turn: _Turn, results: asyncio.Queue[tuple[str, SynthesisResult] | None]) -> str:
-        rate = self.options.sample_rate
-        resampler: Resampler | None = None
-        frame_n = max(1, rate * self.frame_ms // 1000)
-        seq = 0
-        offset = 0  # samples sent in the turn
+    async def _consume(
+        self, turn: _Turn, results: asyncio.Queue[tuple[ChunkJob, SynthesisResult | None] | None]
+    ) -> str:
         while True:
-            try:
-                item = await results.get()
-            except asyncio.CancelledError:
-                raise
+            item = await results.get()
             if item is None:
                 return "complete"
-            text, result = item
-            audio = result.audio
-            if result.sample_rate != rate:
-                if resampler is None:
-                    resampler = Resampler(result.sample_rate, rate)
-                audio = resampler.process(audio)
-            chunk_start_ms = offset * 1000 / rate
-            words = [
-                TtsWord(word=w.word, start_ms=int(chunk_start_ms + w.start_s * 1000),
-                        end_ms=int(chunk_start_ms + max(w.end_s, w.start_s) * 1000))
-                for w in result.words
-            ]
-            for i in range(0, len(audio), frame_n):
-                frame = audio[i : i + frame_n]
-                frame_ms = len(frame) * 1000 / rate
+            job, result = item
+            frames = turn.plan.skip(job) if result is None else turn.plan.accept(job, result)
+            for frame in frames:
+                frame_ms = frame.samples * 1000 / frame.sample_rate
                 await self._pace(turn, frame_ms)
-                start_ms = offset * 1000 / rate
-                end_ms = start_ms + frame_ms
-                in_frame = [w for w in words if start_ms <= w.start_ms < end_ms]
-                message = TtsAudio(
-                    turn=turn.id, seq=seq, data=encode_output(frame, self.options.encoding), sample_rate=rate,
-                    text=text if i == 0 else "", offset_ms=int(start_ms), words=in_frame or None,
-                )
                 if turn.cancelled:
                     return "cancelled"
-                if seq == 0:
+                if frame.seq == 0:
                     self._obs.tts_first_audio(self._clock() - turn.first_text_at)
-                await self._emit_audio(message)
+                await self._emit_audio(_message(frame))
                 self.pacer.on_sent(turn.id, frame_ms, self._clock())
                 turn.sent_ms += frame_ms
-                seq += 1
-                offset += len(frame)
 
     async def _pace(self, turn: _Turn, next_ms: float) -> None:
         while True:
@@ -265,6 +238,7 @@ class TtsPipeline:
         if turn.cancelled:
             return
         turn.cancelled = True
+        turn.plan.cancel()
         self.engine.cancel(self.session_id, turn.id)
         if turn.task is not None and not turn.task.done():
             turn.task.cancel()
@@ -288,6 +262,14 @@ class TtsPipeline:
         elif turn in self._order:
             self._order.remove(turn)
         self._turns.pop(turn.id, None)
+
+
+def _message(frame: AudioFrame) -> TtsAudio:
+    """The wire message for one frame of the shared plan (word times in turn milliseconds)."""
+    words = [TtsWord(word=w.word, start_ms=int(w.start_s * 1000), end_ms=int(max(w.end_s, w.start_s) * 1000))
+             for w in frame.words]
+    return TtsAudio(turn=frame.turn, seq=frame.seq, data=frame.pcm, sample_rate=frame.sample_rate,
+                    text=frame.text, offset_ms=int(frame.offset_ms), words=words or None)
 
 
 def unavailable_error(exc: Exception) -> ErrorMessage:

@@ -1,4 +1,4 @@
-"""Chunk audio -> client frames: edge fades, fixed-size frames, int16 PCM at the client's rate.
+"""Chunk audio -> client frames: edge fades, fixed-size frames, PCM at the client's rate and format.
 
 Why fades: Kokoro chunks start and end near, not exactly at, zero; butting two chunks together
 clicks. A few milliseconds of raised-cosine ramp at each edge removes that without audible loss.
@@ -42,9 +42,19 @@ def to_client_rate(audio: np.ndarray, in_rate: int, out_rate: int) -> np.ndarray
     return resample(np.asarray(audio, dtype=np.float32), in_rate, out_rate)
 
 
+def encode_frame(samples: np.ndarray, encoding: str = "pcm_s16le") -> bytes:
+    """One frame in the client's sample format: ``pcm_s16le`` (default) or ``pcm_f32le``."""
+    if encoding == "pcm_f32le":
+        return np.clip(samples, -1.0, 1.0).astype("<f4").tobytes()
+    if encoding != "pcm_s16le":
+        raise ValueError(f"unknown audio encoding {encoding!r}; use pcm_s16le or pcm_f32le")
+    return encode_pcm_s16le(samples)
+
+
 def chunk_to_pcm_frames(
-    audio: np.ndarray, in_rate: int, out_rate: int, frame_ms: int, fade_ms: float = DEFAULT_FADE_MS
+    audio: np.ndarray, in_rate: int, out_rate: int, frame_ms: int, fade_ms: float = DEFAULT_FADE_MS,
+    encoding: str = "pcm_s16le",
 ) -> list[bytes]:
-    """Fade, resample and frame one synthesized chunk as 16-bit little-endian PCM."""
+    """Fade, resample and frame one synthesized chunk, encoded as the client asked."""
     ready = to_client_rate(fade_edges(audio, in_rate, fade_ms), in_rate, out_rate)
-    return [encode_pcm_s16le(f) for f in frame_audio(ready, out_rate, frame_ms)]
+    return [encode_frame(f, encoding) for f in frame_audio(ready, out_rate, frame_ms)]

@@ -1,9 +1,11 @@
 """One turn of speech, sans-I/O: text deltas in, chunk jobs out; synthesis results in, frames out.
 
-Why a plan object: the server (engine worker thread + asyncio) and the in-process driver (plain
-threads) need the same bookkeeping: which chunks exist, where each one's audio starts in the
-turn, in what order frames go out, and that after ``cancel()`` nothing more of the turn is sent
-even if results still arrive. Pure: no threads, no model, no asyncio.
+Why a plan object: the server pipeline (``runtime/tts_pipeline.py``, engine worker + asyncio) and
+the in-process driver behind ``say`` (plain threads) share this one framing path: segmentation,
+merging a chunk's sub-chunks, the fades at every chunk join, resampling, sample format, word
+offsets, frame order, and that after ``cancel()`` nothing more of the turn is sent even if
+results still arrive. So both faces produce the same samples for the same text. Pure: no
+threads, no model, no asyncio.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ class AudioFrame:
     turn: int
     seq: int  # frame number within the turn
     chunk: int  # ChunkJob.index this frame belongs to
-    pcm: bytes = field(repr=False)  # int16 little-endian mono at sample_rate
+    pcm: bytes = field(repr=False)  # mono at sample_rate, in the plan's encoding (int16 LE by default)
     sample_rate: int
     samples: int
     offset_ms: float  # where this frame starts in the turn's audio
@@ -62,11 +64,14 @@ class TurnSynthesisPlan:
     """Bookkeeping for one turn; drive it with push/finish, accept/skip, cancel."""
 
     def __init__(
-        self, turn: int, sample_rate: int = 24_000, frame_ms: int = 60, segmenter: Segmenter | None = None
+        self, turn: int, sample_rate: int = 24_000, frame_ms: int = 60, segmenter: Segmenter | None = None,
+        encoding: str = "pcm_s16le",
     ) -> None:
         self.turn = turn
         self.sample_rate = sample_rate  # the client's rate
         self.frame_ms = frame_ms
+        self.encoding = encoding  # "pcm_s16le" or "pcm_f32le"
+        self._width = 4 if encoding == "pcm_f32le" else 2
         self._segmenter = segmenter or Segmenter()
         self._next_job = 0
         self._next_out = 0
@@ -144,11 +149,12 @@ class TurnSynthesisPlan:
         words = tuple(
             WordTiming(w.word, round(w.start_s + start_s, 4), round(w.end_s + start_s, 4)) for w in result.words
         )
-        pcm_frames = chunk_to_pcm_frames(result.audio, result.sample_rate, self.sample_rate, self.frame_ms)
+        pcm_frames = chunk_to_pcm_frames(result.audio, result.sample_rate, self.sample_rate, self.frame_ms,
+                                         encoding=self.encoding)
         out: list[AudioFrame] = []
         at = 0
         for i, pcm in enumerate(pcm_frames):
-            n = len(pcm) // 2
+            n = len(pcm) // self._width
             out.append(
                 AudioFrame(
                     turn=self.turn,
