@@ -82,8 +82,10 @@ class Engine:
         tts_sample_rate: int = 24000,
         asr_max_batch: int = 4,
         max_queue: int = 1024,
+        warm_voices: Sequence[str] = (),
     ) -> None:
         self._asr_backend = asr_backend
+        self.warm_voices = tuple(warm_voices)  # one warm-up synthesis per language among these voices
         self._tts_model = tts_model
         self._phonemize_fn = phonemize
         self._voices = frozenset(voices) if voices is not None else None
@@ -105,6 +107,46 @@ class Engine:
         for worker in self._workers():
             worker.start(loop)
         self._started = True
+
+    async def warm_up(self) -> dict[str, float]:
+        """Run every loaded model once, through its worker, before the server says it is ready.
+
+        Why: the first G2P call loads spaCy and the lexicons, and the first runs of ONNX Runtime
+        and CTranslate2 allocate their arenas; paid on a user's first reply, that is seconds.
+        One short synthesis per voice language, then one ASR decode of that speech (with word
+        times and language detection, the paths a session uses). Returns seconds per step.
+        """
+        import time
+
+        import numpy as np
+
+        from streamvoice.audio import resample
+        from streamvoice.tts.voices import language_of_spec
+
+        spent: dict[str, float] = {}
+        speech: np.ndarray | None = None
+        if self._tts_model is not None and self._phonemize_fn is not None:
+            done: set[str] = set()
+            for voice in self.warm_voices:
+                lang = language_of_spec(voice)
+                if lang in done:
+                    continue
+                done.add(lang)
+                t0 = time.perf_counter()
+                chunks = await self.phonemize(_WARM_TEXT.get(lang[:2], _WARM_TEXT["en"]), voice,
+                                              session="warm-up", turn=0)
+                for chunk in chunks:
+                    result = await self.synthesize(chunk, voice, 1.0, first=True, session="warm-up", turn=0)
+                    speech = resample(result.audio, result.sample_rate, 16_000) if speech is None else speech
+                spent[f"tts:{lang}"] = time.perf_counter() - t0
+        if self._asr_backend is not None:
+            t0 = time.perf_counter()
+            audio = speech if speech is not None else np.zeros(16_000, np.float32)
+            await self.asr(DecodeRequest(np.asarray(audio, np.float32), 0.0, "", None, "transcribe", True, "final",
+                                         stream_id="warm-up"))
+            spent["asr"] = time.perf_counter() - t0
+        log.info("warm-up: %s", ", ".join(f"{k} {v:.2f} s" for k, v in spent.items()) or "nothing loaded")
+        return spent
 
     def close(self) -> None:
         """Stop the worker threads (queued work is cancelled). Idempotent."""
@@ -214,6 +256,15 @@ class Engine:
         return [fn(text, voice) for text, voice in items]
 
 
+# Short, ordinary sentences per language: what the warm-up speaks (and then transcribes).
+_WARM_TEXT = {
+    "en": "Hello, the server is warming up now.", "es": "Hola, el servidor ya casi está listo.",
+    "fr": "Bonjour, le serveur est presque prêt.", "it": "Ciao, il server è quasi pronto.",
+    "pt": "Olá, o servidor está quase pronto.", "hi": "नमस्ते, सर्वर लगभग तैयार है।",
+    "ja": "こんにちは、準備しています。", "zh": "你好，服务器马上就好。",
+}
+
+
 def _abort_factory(model: Any) -> Any:
     """The ONNX Kokoro adapter can abandon a run in progress (``AbortHandle``); others cannot."""
     if model is None or type(model).__name__ != "KokoroOnnx":
@@ -270,6 +321,7 @@ def load_engine(config: Any, *, asr: bool = True, tts: bool = True) -> Engine:
         voices=voices,
         tts_sample_rate=rate,
         asr_max_batch=getattr(config.server, "asr_max_batch", 4),
+        warm_voices=[config.tts.voice],
     )
 
 

@@ -74,9 +74,11 @@ class Server:
             max_messages_per_s=cfg.max_messages_per_s, max_audio_lead_ms=cfg.max_audio_lead_ms,
         )
         self.http = HttpFace(cfg, ready=self.ready, metrics=self.render_metrics)
+        self.warm = False  # every loaded model has run once (see Engine.warm_up)
 
     def ready(self) -> bool:
-        return self._ws is not None and not self._stopping and self.engine.asr_ready
+        """/readyz: serving, not stopping, and the models warm, so the first reply is not a cold one."""
+        return self._ws is not None and not self._stopping and self.engine.asr_ready and self.warm
 
     def render_metrics(self) -> str:
         self.metrics.sessions.set(len(self.sessions))
@@ -107,6 +109,10 @@ class Server:
             server_header="streamvoice",
         )
         log.info("listening on %s:%d", cfg.host, self.port)
+        warm_up = getattr(self.engine, "warm_up", None)  # the fake engine has nothing to warm
+        if warm_up is not None:
+            await warm_up()
+        self.warm = True
 
     async def _handle(self, conn: ServerConnection) -> None:
         cfg = self.config.server
