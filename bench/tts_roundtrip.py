@@ -1,10 +1,20 @@
-"""Round-trip intelligibility: reference texts -> Kokoro (af_heart) -> whisper-base -> WER.
+"""Round-trip intelligibility: development sentences -> speech -> whisper-base -> WER, per category.
 
-Uses the first 20 English clips with exact references in ../shared/data/speech/manifest.tsv
-(their texts only). Transcription is offline with faster-whisper on the installed whisper-base;
-both sides go through streamvoice.textnorm's normaliser.
+The sentences (``bench/data/tts_sentences.tsv``, written for this benchmark) carry capitals,
+numbers, times, money, abbreviations, names, dates, units and symbols. Three systems speak each one
+with the same int8 Kokoro file and voice, in the same run:
 
-    python -m bench.tts_roundtrip [--quick] [--voice af_heart] [--threads N]
+- ``streamed``: streamvoice as the server speaks a reply streamed word by word (the segmenter's
+  early first chunk, then sentences; fades at each join): the quality the user hears;
+- ``whole``: streamvoice on the whole text at once (normalisation + G2P, no early cut), so the
+  difference to ``streamed`` is the cost of the earlier first chunk;
+- ``kokoro-onnx``: kokoro-onnx 0.6.1's ``create`` (see ``bench/tts_reference.py``).
+
+Offline faster-whisper (whisper-base, beam 5) transcribes each; both sides go through
+``streamvoice.textnorm``. A sentence may list spoken alternatives ("Dr." -> "Doctor") in its third
+column; the reference with the fewest errors counts, for every system alike.
+
+    python -m bench.tts_roundtrip [--quick | --smoke] [--voice af_heart] [--threads N]
 """
 
 from __future__ import annotations
@@ -12,29 +22,64 @@ from __future__ import annotations
 import argparse
 import csv
 import time
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
-from bench.common import SPEECH_DIR, print_table, write_result
+import numpy as np
+
+from bench.common import print_table, write_result
+
+DATA = Path(__file__).resolve().parent / "data" / "tts_sentences.tsv"
+SYSTEMS = ("streamed", "whole", "kokoro-onnx")
 
 
-def english_references(limit: int) -> list[tuple[str, str]]:
-    with (SPEECH_DIR / "manifest.tsv").open(encoding="utf-8") as handle:
+def sentences(limit_per_category: int | None = None) -> list[tuple[str, str, list[str]]]:
+    """(category, text, references) rows; references = [text, *spoken alternatives]."""
+    with DATA.open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle, delimiter="\t"))
-    picked = [(r["file"], r["reference_text"]) for r in rows
-              if r["language"] == "en" and r["reference_quality"] == "exact" and r["reference_text"].strip()]
-    return picked[:limit]
+    seen: dict[str, int] = defaultdict(int)
+    out = []
+    for row in rows:
+        seen[row["category"]] += 1
+        if limit_per_category is None or seen[row["category"]] <= limit_per_category:
+            alternatives = [a.strip() for a in (row.get("also") or "").split("|") if a.strip()]
+            out.append((row["category"], row["text"], [row["text"], *alternatives]))
+    return out
+
+
+def streamed_audio(text: str, speak: Callable[[str], tuple[np.ndarray, float]]) -> tuple[np.ndarray, float]:
+    """The turn audio the server sends for ``text`` streamed word by word (shared framing path)."""
+    from streamvoice.tts.turn import TurnSynthesisPlan
+
+    plan = TurnSynthesisPlan(0, sample_rate=24_000)
+    words = text.split(" ")
+    jobs = [job for i, w in enumerate(words) for job in plan.push(w + (" " if i < len(words) - 1 else ""))]
+    jobs += plan.finish()
+    pcm: list[bytes] = []
+    compute = 0.0
+    from streamvoice.tts.types import SynthesisResult
+
+    for job in jobs:
+        audio, spent = speak(job.text)
+        compute += spent
+        frames = plan.accept(job, SynthesisResult(audio, 24_000, (), spent))
+        pcm += [f.pcm for f in frames]
+    return np.frombuffer(b"".join(pcm), "<i2").astype(np.float32) / 32768.0, compute
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="5 texts instead of 20")
-    parser.add_argument("--smoke", action="store_true", help="1 text (CI: does it still run?)")
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="one sentence per category instead of all")
+    size.add_argument("--smoke", action="store_true", help="two sentences: does it still run?")
     parser.add_argument("--voice", default="af_heart")
     parser.add_argument("--threads", type=int, default=0)
     args = parser.parse_args(argv)
 
     from faster_whisper import WhisperModel
 
+    from bench.tts_reference import load_kokoro_onnx
     from streamvoice.audio import resample
     from streamvoice.config import load_config
     from streamvoice.models import require
@@ -44,34 +89,69 @@ def main(argv: Sequence[str] | None = None) -> int:
     from streamvoice.tts.turn import merge_results
 
     config = load_config(overrides={"tts": {"threads": args.threads, "voice": args.voice}})
-    kokoro = load_kokoro(require(config.models.dir, "kokoro-82m"), config.tts)
+    model_dir = require(config.models.dir, "kokoro-82m")
+    kokoro = load_kokoro(model_dir, config.tts)
+    reference = load_kokoro_onnx(model_dir, args.voice, args.threads)
     g2p = phonemizer_for_voice(args.voice)
     asr = WhisperModel(str(require(config.models.dir, "whisper-base")), device="cpu", compute_type="int8",
                        cpu_threads=args.threads or 0)
-    items = english_references(1 if args.smoke else 5 if args.quick else 20)
-    rows = []
-    errors = words = 0
-    compute = audio_s = 0.0
-    for name, text in items:
-        result = merge_results([kokoro.synthesize(c, args.voice, 1.0) for c in g2p.phonemize(text)])
-        compute += result.compute_s
-        audio_s += result.audio.size / result.sample_rate
+
+    def ours(text: str) -> tuple[np.ndarray, float]:
+        try:
+            result = merge_results([kokoro.synthesize(c, args.voice, 1.0) for c in g2p.phonemize(text)])
+        except ValueError:  # nothing speakable in this chunk
+            return np.zeros(0, np.float32), 0.0
+        return result.audio, result.compute_s
+
+    def theirs(text: str) -> tuple[np.ndarray, float]:
         t = time.perf_counter()
-        segments, _ = asr.transcribe(resample(result.audio, result.sample_rate, 16_000), language="en",
-                                     beam_size=1, condition_on_previous_text=False)
-        heard = " ".join(s.text for s in segments).strip()
-        e, n = word_errors(text, heard)
-        errors += e
-        words += n
-        rows.append([name.split("/")[-1], n, e, e / n if n else 0.0, time.perf_counter() - t])
-        if e:
-            print(f"  {name}: ref {text!r}\n  {' ' * len(name)}  hyp {heard!r}")
-    wer = errors / words if words else 0.0
-    print_table(f"Round trip {args.voice} -> whisper-base", rows, ["clip", "words", "errors", "wer", "asr_s"])
-    print(f"\nWER {wer:.2%} over {words} words in {len(items)} texts; Kokoro RTF {compute / audio_s:.3f}")
-    path = write_result("tts_roundtrip", {"wer": wer, "errors": errors, "words": words, "texts": len(items),
-                                          "rtf": compute / audio_s},
-                        settings={"quick": args.quick, "voice": args.voice, "threads": args.threads}, argv=argv)
+        audio, _ = reference.create(text, voice=args.voice, speed=1.0, lang="en-us")
+        return np.asarray(audio, np.float32), time.perf_counter() - t
+
+    speakers: dict[str, Callable[[str], tuple[np.ndarray, float]]] = {
+        "streamed": lambda text: streamed_audio(text, ours), "whole": ours, "kokoro-onnx": theirs,
+    }
+    items = sentences(1 if args.quick else None)[: 2 if args.smoke else None]
+    theirs(items[0][1])  # first-run allocation out of the way (ours warmed up at load)
+    errors: dict[str, dict[str, int]] = {s: defaultdict(int) for s in SYSTEMS}
+    words: dict[str, int] = defaultdict(int)
+    compute = dict.fromkeys(SYSTEMS, 0.0)
+    audio_s = dict.fromkeys(SYSTEMS, 0.0)
+    for category, text, refs in items:
+        line = []
+        for system in SYSTEMS:
+            audio, spent = speakers[system](text)
+            compute[system] += spent
+            audio_s[system] += audio.size / 24_000
+            segments, _ = asr.transcribe(resample(audio, 24_000, 16_000), language="en", beam_size=5,
+                                         condition_on_previous_text=False)
+            heard = " ".join(s.text for s in segments).strip()
+            e, n = min((word_errors(ref, heard) for ref in refs), key=lambda pair: pair[0] / max(pair[1], 1))
+            errors[system][category] += e
+            errors[system]["all"] += e
+            if system == SYSTEMS[0]:
+                words[category] += n
+                words["all"] += n
+            line.append(f"{system} {e}")
+            if e:
+                print(f"  [{system}] {text!r}\n  {' ' * (len(system) + 2)} heard {heard!r}")
+        print(f"{category:13s} {', '.join(line)}  {text[:60]!r}", flush=True)
+
+    categories = [*dict.fromkeys(c for c, _, _ in items), "all"]
+    wer = {s: {c: errors[s][c] / words[c] for c in categories if words[c]} for s in SYSTEMS}
+    rows = [[c, words[c], *(wer[s][c] for s in SYSTEMS)] for c in categories]
+    print_table(f"Round-trip WER, {args.voice} -> whisper-base (beam 5), {len(items)} sentences", rows,
+                ["category", "words", *SYSTEMS])
+    rtf = {s: compute[s] / audio_s[s] for s in SYSTEMS if audio_s[s]}
+    print("\nRTF (synthesis s / audio s): " + ", ".join(f"{s} {v:.3f}" for s, v in rtf.items()))
+    path = write_result(
+        "tts_roundtrip",
+        {"wer": {s: wer[s]["all"] for s in SYSTEMS}, "wer_by_category": wer,
+         "errors": {s: dict(errors[s]) for s in SYSTEMS}, "words": dict(words), "sentences": len(items), "rtf": rtf},
+        settings={"quick": args.quick, "smoke": args.smoke, "voice": args.voice, "threads": args.threads,
+                  "asr": "whisper-base int8, beam 5", "data": str(DATA.relative_to(DATA.parents[2]))},
+        argv=argv,
+    )
     print(f"wrote {path}")
     return 0
 
