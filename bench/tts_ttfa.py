@@ -1,19 +1,29 @@
-"""Time to first audio for LLM-style streamed replies: sentence-incremental vs whole-sentence.
+"""Time to first audio through the real server, text streamed as an LLM writes it, from a fresh start.
 
-Each two-sentence reply is fed word by word at 15 words/s (an LLM's pace). "streamed" cuts the
-first chunk early (clause or a few words); "baseline" waits for each whole sentence, as
-kokoro-onnx users do. Both run in the same process, interleaved, on the same model. TTFA is
-measured from the first word's arrival to the first audio frame. Also: real-time factor, and
-the stop time of a cancel issued while the next chunk is being synthesized.
+For each rate (15 and 50 words/s) a fresh ``streamvoice serve`` process starts (real models); as
+soon as it prints that it listens and ``/readyz`` says 200, two-sentence replies are streamed to
+it word by word over a WebSocket. TTFA is from the first word sent to the first ``tts_audio``
+received, and the first reply after the start counts like any other (it is reported on its own
+too). Beside it, in the same run and interleaved with it: kokoro-onnx 0.6.1, sentence at a time,
+on the same model file and voice (``bench/tts_reference.py``): its first audio is ready when the
+first sentence's last word has arrived plus ``create()`` of that sentence. Also: the server's time
+from start to ready, and in process the stop time of a cancel issued while a chunk is synthesized.
 
-    python -m bench.tts_ttfa [--quick] [--threads N] [--voice af_heart]
+    python -m bench.tts_ttfa [--quick | --smoke] [--rates 15,50] [--voice af_heart] [--threads N]
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import os
+import re
+import subprocess
+import sys
 import time
-from collections.abc import Iterator, Sequence
+import urllib.request
+from collections.abc import AsyncIterator, Iterator, Sequence
+from typing import Any
 
 from bench.common import print_table, summary_stats, write_result
 
@@ -29,78 +39,196 @@ REPLIES = [
 ]
 
 
-def words_at(text: str, rate: float) -> Iterator[str]:
-    for word in text.split(" "):
-        time.sleep(1.0 / rate)
-        yield word + " "
+# -- the server ------------------------------------------------------------------------------------
+
+class ServerProcess:
+    """``python -m streamvoice serve --port 0`` in a child process; ``url`` once it is ready."""
+
+    def __init__(self, voice: str, threads: int) -> None:
+        env = dict(os.environ, STREAMVOICE_TTS__VOICE=voice, STREAMVOICE_TTS__THREADS=str(threads),
+                   STREAMVOICE_LOG_LEVEL="WARNING")
+        self.started = time.perf_counter()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streamvoice", "serve", "--port", "0", "--asr-model", "whisper-tiny.en"],
+            stderr=subprocess.PIPE, text=True, env=env,
+        )
+        self.port = self._wait_listening()
+        self.ready_s = self._wait_ready()
+        self.url = f"ws://127.0.0.1:{self.port}/v1/stream"
+
+    def _wait_listening(self) -> int:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            m = re.search(r"listening on http://[^:]+:(\d+)", line)
+            if m:
+                return int(m.group(1))
+        raise RuntimeError(f"server exited with {self.proc.wait()} before listening")
+
+    def _wait_ready(self) -> float:
+        deadline = time.perf_counter() + 300
+        while time.perf_counter() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/readyz", timeout=5) as r:
+                    if r.status == 200:
+                        return time.perf_counter() - self.started
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError("server never became ready")
+
+    def close(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="3 replies instead of 8")
-    parser.add_argument("--smoke", action="store_true", help="1 reply (CI: does it still run?)")
-    parser.add_argument("--threads", type=int, default=0, help="ONNX Runtime intra-op threads (0 = cores)")
-    parser.add_argument("--voice", default="af_heart")
-    parser.add_argument("--rate", type=float, default=15.0, help="words per second")
-    args = parser.parse_args(argv)
+async def server_ttfa(url: str, reply: str, rate: float) -> tuple[float, float]:
+    """(first audio s after the first word was sent, whole reply's audio s) for one streamed reply."""
+    from streamvoice.client import connect
+    from streamvoice.protocol import TtsAudio, TtsDone
 
+    sent_at: list[float] = []
+
+    async def words() -> AsyncIterator[str]:
+        loop = asyncio.get_running_loop()
+        parts = reply.split(" ")
+        t0 = loop.time()
+        for i, word in enumerate(parts):
+            await asyncio.sleep(max(0.0, t0 + i / rate - loop.time()))
+            if not sent_at:
+                sent_at.append(time.perf_counter())
+            yield word + (" " if i < len(parts) - 1 else "")
+
+    first: float | None = None
+    samples = 0
+    async with connect(url, credits="instant") as s:
+        sender = asyncio.create_task(s.say_stream(words()))
+        async with asyncio.timeout(120):
+            while not isinstance(m := await s.recv(), TtsDone):
+                if isinstance(m, TtsAudio):
+                    if first is None:
+                        first = time.perf_counter()
+                    samples += len(m.data) // 2
+        await sender
+    assert first is not None and sent_at, "no audio came back"
+    return first - sent_at[0], samples / 24_000
+
+
+# -- kokoro-onnx, sentence at a time -----------------------------------------------------------------
+
+def first_sentence(reply: str) -> tuple[str, int]:
+    """The reply's first sentence and its word count (when its last word arrives, synthesis starts)."""
+    words = reply.split(" ")
+    for i, word in enumerate(words):
+        if word.rstrip("\"')").endswith((".", "!", "?")) and not word.lower().startswith(("dr.", "mr.", "mrs.")):
+            return " ".join(words[: i + 1]), i + 1
+    return reply, len(words)
+
+
+def reference_ttfa(kokoro: Any, voice: str, reply: str, rate: float) -> float:
+    sentence, n_words = first_sentence(reply)
+    t = time.perf_counter()
+    kokoro.create(sentence, voice=voice, speed=1.0, lang="en-us")
+    return (n_words - 1) / rate + (time.perf_counter() - t)
+
+
+# -- cancel, in process ------------------------------------------------------------------------------
+
+def cancel_stop_times(voice: str, threads: int, replies: list[str]) -> list[float]:
     from streamvoice.config import load_config
     from streamvoice.models import require
     from streamvoice.tts.driver import SpeechDriver
     from streamvoice.tts.g2p import phonemizer_for_voice
     from streamvoice.tts.kokoro_onnx import load_kokoro
 
-    config = load_config(overrides={"tts": {"threads": args.threads, "voice": args.voice}})
+    config = load_config(overrides={"tts": {"threads": threads, "voice": voice}})
     kokoro = load_kokoro(require(config.models.dir, "kokoro-82m"), config.tts)
-    g2p = phonemizer_for_voice(args.voice)
-    replies = REPLIES[:1] if args.smoke else REPLIES[:3] if args.quick else REPLIES
-    drivers = {
-        "streamed": SpeechDriver(kokoro, g2p, args.voice, early_first_chunk=True),
-        "baseline": SpeechDriver(kokoro, g2p, args.voice, early_first_chunk=False),
-    }
-    ttfa: dict[str, list[float]] = {name: [] for name in drivers}
-    compute = audio = 0.0
-    first_chunks: dict[str, list[str]] = {name: [] for name in drivers}
-    for i, reply in enumerate(replies):
-        order = list(drivers) if i % 2 == 0 else list(reversed(drivers))  # no position bias
-        for name in order:
-            driver = drivers[name]
-            for _ in driver.speak(words_at(reply, args.rate)):
-                pass
-            s = driver.stats
-            assert s.ttfa_s is not None and s.first_text_s is not None
-            ttfa[name].append(s.ttfa_s - s.first_text_s)
-            first_chunks[name].append(s.chunk_texts[0])
-            compute += s.compute_s
-            audio += s.audio_s
-            print(f"  {name:9s} reply {i + 1}: ttfa {ttfa[name][-1]:.3f} s  first chunk {s.chunk_texts[0]!r}")
+    driver = SpeechDriver(kokoro, phonemizer_for_voice(voice), voice)
+
+    def instantly(text: str) -> Iterator[str]:
+        yield from (w + " " for w in text.split(" "))
 
     stops: list[float] = []
-    cancel_driver = drivers["baseline"]
-    for reply in replies[:3]:
-        for batch in cancel_driver.speak(words_at(reply, 1000.0)):
+    for reply in replies:
+        for batch in driver.speak(instantly(reply)):
             if batch.frames:
-                cancel_driver.cancel()  # the second sentence is in synthesis now
-        if cancel_driver.stats.stop_s is not None:
-            stops.append(cancel_driver.stats.stop_s)
+                driver.cancel()  # the next chunk is in synthesis now
+        if driver.stats.stop_s is not None:
+            stops.append(driver.stats.stop_s)
+    return stops
 
-    figures = {
-        "ttfa_streamed_s": summary_stats(ttfa["streamed"]),
-        "ttfa_baseline_s": summary_stats(ttfa["baseline"]),
-        "rtf": compute / audio if audio else None,
-        "audio_s_total": audio,
-        "cancel_stop_s": summary_stats(stops),
-    }
-    rows = [
-        [name, figures[f"ttfa_{name}_s"]["p50"], figures[f"ttfa_{name}_s"]["p95"], len(ttfa[name])]
-        for name in ("streamed", "baseline")
-    ]
-    print_table(f"TTFA, two-sentence replies at {args.rate:g} words/s (seconds from first word)", rows,
-                ["mode", "p50", "p95", "n"])
-    print(f"\nRTF (model s per audio s): {figures['rtf']:.3f}   threads={args.threads or 'cores'}")
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="3 replies per rate instead of 8")
+    size.add_argument("--smoke", action="store_true", help="1 reply at 15 words/s: does it still run?")
+    parser.add_argument("--rates", default="15,50", help="words per second, comma-separated")
+    parser.add_argument("--threads", type=int, default=0, help="ONNX Runtime intra-op threads (0 = cores)")
+    parser.add_argument("--voice", default="af_heart")
+    args = parser.parse_args(argv)
+
+    from bench.tts_reference import load_kokoro_onnx
+    from streamvoice.config import load_config
+    from streamvoice.models import require
+
+    config = load_config(overrides={"tts": {"threads": args.threads, "voice": args.voice}})
+    reference = load_kokoro_onnx(require(config.models.dir, "kokoro-82m"), args.voice, args.threads)
+    reference.create("Warming up.", voice=args.voice)  # its first-run allocation, as our server's warm-up
+    rates = [15.0] if args.smoke else [float(r) for r in args.rates.split(",")]
+    replies = REPLIES[:1] if args.smoke else REPLIES[:3] if args.quick else REPLIES
+    samples: dict[str, list[float]] = {}
+    figures: dict[str, Any] = {}
+    rows = []
+    for rate in rates:
+        server = ServerProcess(args.voice, args.threads)
+        ours: list[float] = []
+        theirs: list[float] = []
+        audio_s = 0.0
+        try:
+            for i, reply in enumerate(replies):
+                first_ours = i % 2 == 1  # the fresh server's first reply goes first; then alternate
+                if not first_ours:
+                    ttfa, spoken = asyncio.run(server_ttfa(server.url, reply, rate))
+                    ours.append(ttfa)
+                    theirs.append(reference_ttfa(reference, args.voice, reply, rate))
+                else:
+                    theirs.append(reference_ttfa(reference, args.voice, reply, rate))
+                    ttfa, spoken = asyncio.run(server_ttfa(server.url, reply, rate))
+                    ours.append(ttfa)
+                audio_s += spoken
+                print(f"  {rate:g} w/s reply {i + 1}: streamvoice {ours[-1]:.3f} s, kokoro-onnx {theirs[-1]:.3f} s",
+                      flush=True)
+        finally:
+            server.close()
+        key = f"{rate:g}wps"
+        samples[f"streamvoice_{key}"], samples[f"kokoro_onnx_{key}"] = ours, theirs
+        figures[key] = {
+            "streamvoice_s": summary_stats(ours) | {"max": max(ours)},
+            "kokoro_onnx_s": summary_stats(theirs) | {"max": max(theirs)},
+            "first_reply_after_start_s": ours[0],
+            "start_to_ready_s": server.ready_s,
+            "audio_s": audio_s,
+        }
+        for name, values in (("streamvoice (server)", ours), ("kokoro-onnx sentence", theirs)):
+            st = summary_stats(values)
+            rows.append([f"{rate:g}", name, st["p50"], max(values), values[0], len(values)])
+    print_table("TTFA, two-sentence replies streamed word by word (seconds from the first word)", rows,
+                ["words/s", "system", "p50", "max", "first", "n"])
+    for key, fig in figures.items():
+        ratio = fig["streamvoice_s"]["p50"] / fig["kokoro_onnx_s"]["p50"]
+        print(f"{key}: streamvoice/kokoro-onnx p50 ratio {ratio:.2f}; first reply after start "
+              f"{fig['first_reply_after_start_s']:.3f} s; start -> ready {fig['start_to_ready_s']:.1f} s")
+    stops = cancel_stop_times(args.voice, args.threads, replies[:3])
+    figures["cancel_stop_s"] = summary_stats(stops)
     print(f"cancel stop time p50 {figures['cancel_stop_s']['p50']}, max of {len(stops)}: {max(stops, default=0):.4f} s")
-    path = write_result("tts_ttfa", figures, settings={"quick": args.quick, "threads": args.threads,
-                        "voice": args.voice, "rate_wps": args.rate}, argv=argv, samples=ttfa)
+    path = write_result("tts_ttfa", figures, settings={"quick": args.quick, "smoke": args.smoke,
+                        "threads": args.threads, "voice": args.voice, "rates_wps": rates,
+                        "server": "streamvoice serve (whisper-tiny.en + kokoro-82m), fresh per rate"},
+                        argv=argv, samples=samples)
     print(f"wrote {path}")
     return 0
 
