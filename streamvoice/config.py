@@ -50,7 +50,10 @@ class AsrConfig(_Section):
     beam_size: int = Field(1, ge=1, le=8)
     window_s: float = Field(15.0, ge=2.0, le=28.0, description="longest audio re-decoded at once; then it slides")
     vad_frame_ms: int = Field(30, description="webrtcvad frame: 10, 20 or 30 ms")
-    lock_language: bool = Field(False, description="keep the first confidently detected language")
+    lock_language: bool = Field(False, description="once the session's language is settled, never switch it")
+    languages: tuple[str, ...] = Field((), description="with language auto: detect only among these codes")
+    final_beam_size: int = Field(1, ge=1, le=8, description="beam width of the decode that ends an utterance")
+    hangover_ms: int = Field(200, ge=0, le=1000, description="audio after the last voiced frame kept for the final")
     encoder_window: Literal["adaptive", "full"] = Field(
         "adaptive", description="encode only the audio (+1 s) or pad every decode to Whisper's 30 s window"
     )
@@ -117,7 +120,7 @@ def _env_layer(env: Mapping[str, str]) -> dict[str, Any]:
             section, field = name.split("__", 1)
             if section in Config.model_fields and field:
                 value_any: Any = value
-                if field == "allowed_origins":
+                if field in ("allowed_origins", "languages"):
                     value_any = tuple(v.strip() for v in value.split(",") if v.strip())
                 layer.setdefault(section, {})[field] = value_any
     return layer

@@ -1,10 +1,11 @@
 """LocalAgreement-2: commit the words two consecutive hypotheses agree on.
 
-Each re-decode of the growing utterance yields a hypothesis. Words after the committed prefix
-that the previous hypothesis also had, in the same order from the start, are committed and never
-change again within the utterance; the rest is the unstable tail shown in partials. The shape
-follows whisper_streaming's HypothesisBuffer; the overlap handling lives in :mod:`merge`.
-Pure, plain data.
+Each re-decode of the growing utterance is forced to start with the words already committed
+inside its window (the backend's prefix), so a hypothesis holds only the words that follow the
+committed ones: nothing committed can be heard, merged or emitted again. Words of the new
+hypothesis that the previous one also had, in the same order from the start, are committed and
+never change again within the utterance; the rest is the unstable tail shown in partials. The
+shape follows whisper_streaming's HypothesisBuffer. Pure, plain data.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from streamvoice.asr.events import Word
-from streamvoice.asr.merge import new_words_after, word_key
+from streamvoice.asr.merge import word_key
 
 
 class LocalAgreement:
@@ -22,14 +23,17 @@ class LocalAgreement:
         self.committed: list[Word] = []
         self.tail: list[Word] = []  # the latest hypothesis beyond the committed words
 
-    def insert(self, hypothesis: Sequence[Word]) -> list[Word]:
-        """Add a hypothesis (stream-time words); returns the words newly committed."""
-        new = new_words_after(self.committed, hypothesis)
+    def insert(self, hypothesis: Sequence[Word], commit: bool = True, until_s: float = float("inf")) -> list[Word]:
+        """Add a hypothesis of the words after the committed ones; returns the words newly
+        committed: agreed words ending by ``until_s`` (words at the very end of the audio had
+        no right context yet), none when ``commit`` is False (shown, never promised)."""
+        new = [w for w in hypothesis if word_key(w.word)]
         agreed = 0
-        for old, fresh in zip(self.tail, new, strict=False):
-            if word_key(old.word) != word_key(fresh.word):
-                break
-            agreed += 1
+        if commit:
+            for old, fresh in zip(self.tail, new, strict=False):
+                if word_key(old.word) != word_key(fresh.word) or fresh.end_s > until_s:
+                    break
+                agreed += 1
         newly = new[:agreed]
         self.committed.extend(newly)
         self.tail = new[agreed:]
@@ -37,7 +41,7 @@ class LocalAgreement:
 
     def finish(self, hypothesis: Sequence[Word] | None) -> list[Word]:
         """The utterance ended: commit the final hypothesis (or the last tail when None)."""
-        new = list(self.tail) if hypothesis is None else new_words_after(self.committed, hypothesis)
+        new = list(self.tail) if hypothesis is None else [w for w in hypothesis if word_key(w.word)]
         self.committed.extend(new)
         self.tail = []
         return new

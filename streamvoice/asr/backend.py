@@ -27,10 +27,16 @@ class DecodeRequest:
     kind: Literal["partial", "final"]  # final decodes run before partials
     stream_id: str = ""  # who asked (for fairness); set by the owner
     utterance: int = 0
+    prefix: str = ""  # committed words heard in this window: forced as the transcript's start
+    detect_language: bool = False  # detect even though ``language`` is given (to notice a switch)
+    languages: tuple[str, ...] = ()  # detection chooses among these only (empty: any)
+    beam_size: int = 0  # 0: the backend's default
 
 
 @dataclass(frozen=True, slots=True)
 class Segment:
+    """Decoded text of a window; with a prefix, only what follows it (words and text)."""
+
     text: str
     start_s: float
     end_s: float
@@ -43,8 +49,8 @@ class Segment:
 @dataclass(frozen=True, slots=True)
 class DecodeResult:
     segments: tuple[Segment, ...]
-    language: str
-    language_probability: float
+    language: str  # detected (when detection ran) or the language asked for
+    language_probability: float  # of the detection, among ``languages`` if given; 1.0 when not detected
     compute_s: float  # wall seconds the backend spent
 
 

@@ -2,23 +2,27 @@
 
 faster-whisper's ``transcribe`` encodes the window twice when the language is unknown (once to
 detect, once to decode) and is built for long files. A streaming window needs one pass: log-mel
-features, one encode, language detection on that encoder output when asked, one greedy (or small
-beam) generation prompted with the committed text, and word times by cross-attention alignment
-on the same encoder output. faster-whisper supplies the feature extractor, tokenizer and
-alignment; CTranslate2 runs the model. No temperature fallback and no thresholds here: the
-stream's hallucination guard judges the segment statistics returned. Layer 2: synchronous.
+features, one encode, language detection on that encoder output when asked (restricted to the
+stream's languages), one generation prompted with the text before the window and *forced to
+start with the committed words inside it* (so the model continues after them instead of
+re-transcribing them: nothing committed can come back twice), temperature fallback when the
+result loops or guesses (:mod:`streamvoice.asr.fallback`), and word times by cross-attention
+alignment on the same encoder output. faster-whisper supplies the feature extractor, tokenizer
+and alignment; CTranslate2 runs the model. Layer 2: synchronous.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
-import zlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from streamvoice.asr import fallback
 from streamvoice.asr.backend import DecodeRequest, DecodeResult, Segment
 from streamvoice.asr.events import Word
 from streamvoice.config import AsrConfig
@@ -45,9 +49,25 @@ def _max_new_tokens(seconds: float) -> int:
     return int(16 + 10 * seconds)
 
 
-def _compression_ratio(text: str) -> float:
-    data = text.encode("utf-8")
-    return len(data) / len(zlib.compress(data)) if data else 0.0
+def restricted(ranked: list[tuple[str, float]], allowed: tuple[str, ...]) -> tuple[str, float]:
+    """The most probable language among ``allowed`` (all when empty), probability renormalised."""
+    pairs = [(token.strip("<|>"), float(p)) for token, p in ranked]
+    if not allowed:
+        return max(pairs, key=lambda pair: pair[1])
+    pairs = [(code, p) for code, p in pairs if code in allowed] or [(allowed[0], 0.0)]
+    total = sum(p for _, p in pairs)
+    code, p = max(pairs, key=lambda pair: pair[1])
+    return code, (p / total if total > 0 else 0.0)
+
+
+@dataclass(slots=True)
+class _Window:
+    """One request's audio features and its encoder output (adaptive or full width)."""
+
+    mel: np.ndarray
+    frames: int
+    encoded: Any
+    full: bool
 
 
 class CTranslate2Backend:
@@ -73,39 +93,61 @@ class CTranslate2Backend:
         return self.decode_batch([request])[0]
 
     def decode_batch(self, requests: list[DecodeRequest]) -> list[DecodeResult]:
-        """Encode all windows in one batch, then generate and align each."""
+        """Encode the windows in one batch, then generate and align each.
+
+        A request that needs language detection is encoded at Whisper's full 30 s width:
+        detection on a shortened window is unreliable (clear English came out Nynorsk or Bengali
+        at p 0.7-0.98 on the dev clips). Every other request uses the adaptive width, and falls
+        back to the full width when its decode loops (see ``_generate``)."""
         if not requests:
             return []
         started = time.perf_counter()
-        import ctranslate2
-
         mels = [self._fw.feature_extractor(np.ascontiguousarray(r.audio, dtype=np.float32)) for r in requests]
         frames = [min(m.shape[-1], _FULL_FRAMES) for m in mels]
-        width = encoder_frames(max(frames)) if self.adaptive_window else _FULL_FRAMES
+        detect = [r.language is None and self.multilingual for r in requests]
+        full = [d or not self.adaptive_window for d in detect]
+        encoded: list[Any] = [None] * len(requests)
+        for wide in (False, True):
+            idx = [i for i in range(len(requests)) if full[i] == wide]
+            if idx:
+                width = _FULL_FRAMES if wide else encoder_frames(max(frames[i] for i in idx))
+                batch = self._encode([mels[i] for i in idx], [frames[i] for i in idx], width)
+                for k, i in enumerate(idx):
+                    encoded[i] = self._slice(batch, k, len(idx))
+        results = []
+        for i, r in enumerate(requests):
+            lang, prob = (r.language or "en") if self.multilingual else "en", 1.0
+            if detect[i]:
+                lang, prob = restricted(self._ct2.detect_language(encoded[i])[0], r.languages)
+            window = _Window(mels[i], frames[i], encoded[i], full[i])
+            seg = self._generate(r, window, lang)
+            if r.detect_language and r.language is not None and self.multilingual and seg is not None \
+                    and seg.avg_logprob < fallback.UNSURE_LOGPROB:
+                # an unsure decode in the held language: is it another language? (full width)
+                lang, prob = restricted(self._ct2.detect_language(self._full(window))[0], r.languages)
+            results.append(DecodeResult(segments=(seg,) if seg else (), language=lang,
+                                        language_probability=prob, compute_s=0.0))
+        elapsed = time.perf_counter() - started
+        return [DecodeResult(x.segments, x.language, x.language_probability, elapsed / len(results))
+                for x in results]
+
+    def _encode(self, mels: list[np.ndarray], frames: list[int], width: int) -> Any:
+        import ctranslate2
+
         feats = []
         for m, n in zip(mels, frames, strict=True):
             padded = np.zeros((m.shape[0], width), dtype=np.float32)
             padded[:, : min(n, width)] = m[:, : min(n, width)]
             feats.append(padded)
         batch = ctranslate2.StorageView.from_array(np.ascontiguousarray(np.stack(feats)))
-        encoded = self._ct2.encode(batch, to_cpu=False)
-        detected: list[tuple[str, float] | None] = [None] * len(requests)
-        need = [i for i, r in enumerate(requests) if r.language is None and self.multilingual]
-        if need:
-            langs = self._ct2.detect_language(encoded)
-            for i in need:
-                token, prob = langs[i][0]
-                detected[i] = (token[2:-2], float(prob))
-        results = []
-        for i, r in enumerate(requests):
-            one = self._slice(encoded, i, len(requests))
-            lang, prob = detected[i] or ((r.language or "en") if self.multilingual else "en", 1.0)
-            seg = self._generate(r, one, lang, frames[i])
-            results.append(DecodeResult(segments=(seg,) if seg else (), language=lang,
-                                        language_probability=prob, compute_s=0.0))
-        elapsed = time.perf_counter() - started
-        return [DecodeResult(x.segments, x.language, x.language_probability, elapsed / len(results))
-                for x in results]
+        return self._ct2.encode(batch, to_cpu=False)
+
+    def _full(self, window: _Window) -> Any:
+        """The window's encoder output at Whisper's full 30 s width (encoded once, on demand)."""
+        if not window.full:
+            window.encoded = self._encode([window.mel], [window.frames], _FULL_FRAMES)
+            window.full = True
+        return window.encoded
 
     @staticmethod
     def _even_alignment(tok: Any, tokens: list[int], num_frames: int) -> list[dict[str, Any]]:
@@ -145,47 +187,90 @@ class CTranslate2Backend:
             self._suppress[key] = sorted(suppress)
         return self._tokenizers[key]
 
-    def _generate(self, r: DecodeRequest, encoded: Any, language: str, num_frames: int) -> Segment | None:
+    def _generate(self, r: DecodeRequest, window: _Window, language: str) -> Segment | None:
+        """Decode with Whisper's fallback ladder: greedy (or the request's beam) on the window as
+        encoded; if that loops or guesses, the same at the full 30 s width (shortened windows
+        are what makes base loop at the end of the audio); then hotter temperatures."""
         task = r.task if self.multilingual else "transcribe"
         tok = self._tokenizer(language, task)
         prompt: list[int] = []
         if r.prompt.strip():
             prompt = [tok.sot_prev, *tok.encode(" " + r.prompt.strip())[-_PROMPT_TOKENS:]]
-        prompt += [*tok.sot_sequence, tok.no_timestamps]
+        prefix = tok.encode(" " + r.prefix.strip()) if r.prefix.strip() else []
+        prompt += [*tok.sot_sequence, tok.no_timestamps, *prefix]
+        max_length = min(448, len(prompt) + _max_new_tokens(len(r.audio) / 16000.0))
+        beam = r.beam_size or self.beam_size
+        ladder = [(0.0, False)] + ([] if window.full else [(0.0, True)])
+        ladder += [(t, True) for t in fallback.temperatures(r.kind)]
+        tried: list[tuple[fallback.Attempt, list[int], tuple[Word, ...]]] = []
+        for temperature, wide in ladder:
+            encoded = self._full(window) if wide else window.encoded
+            attempt, tokens = self._attempt(encoded, prompt, len(prefix), tok, language, task, beam,
+                                            temperature, max_length)
+            attempt = dataclasses.replace(attempt, prefix=r.prefix)
+            words: tuple[Word, ...] = ()
+            if attempt.text:  # times are evidence of a loop even when the caller wants none
+                words = self._words(tok, tokens, len(prefix), encoded, window.frames, r.offset_s)
+            attempt = fallback.with_timing(attempt, [(w.start_s, w.end_s) for w in words])
+            tried.append((attempt, tokens, words))
+            if not fallback.needs_fallback(attempt):
+                break
+        keep = tried[-1][0] if not fallback.needs_fallback(tried[-1][0]) else fallback.best([a for a, _, _ in tried])
+        attempt, _, words = next(t for t in tried if t[0] is keep)
+        if not attempt.text:
+            return None
+        end = r.offset_s + len(r.audio) / 16000.0
+        return Segment(
+            text=attempt.text,
+            start_s=words[0].start_s if words else r.offset_s,
+            end_s=words[-1].end_s if words else end,
+            words=words if r.word_timestamps else (),
+            avg_logprob=attempt.avg_logprob,
+            no_speech_prob=attempt.no_speech_prob,
+            compression_ratio=attempt.compression_ratio,
+        )
+
+    def _attempt(self, encoded: Any, prompt: list[int], n_prefix: int, tok: Any, language: str, task: str,
+                 beam: int, temperature: float, max_length: int) -> tuple[fallback.Attempt, list[int]]:
+        """One generation; returns its statistics (over the new text) and all text tokens."""
+        options: dict[str, Any] = {"beam_size": beam}
+        if temperature > 0:
+            import ctranslate2
+
+            ctranslate2.set_random_seed(1234)  # sampled fallbacks are repeatable run to run
+            options = {"beam_size": 1, "sampling_topk": 0, "sampling_temperature": temperature}
         out = self._ct2.generate(
             encoded,
             [prompt],
-            beam_size=self.beam_size,
-            max_length=min(448, len(prompt) + _max_new_tokens(len(r.audio) / 16000.0)),
+            max_length=max_length,
             return_scores=True,
             return_no_speech_prob=True,
             suppress_blank=True,
             suppress_tokens=self._suppress[(language, task)],
+            **options,
         )[0]
-        tokens = [t for t in out.sequences_ids[0] if t < tok.eot]
-        text = tok.decode(tokens).strip()
-        if not text:
-            return None
-        avg_logprob = out.scores[0] * len(tokens) / (len(tokens) + 1)
-        words = self._words(tok, tokens, encoded, num_frames, r.offset_s) if r.word_timestamps else ()
-        end = r.offset_s + len(r.audio) / 16000.0
-        return Segment(
-            text=text,
-            start_s=words[0].start_s if words else r.offset_s,
-            end_s=words[-1].end_s if words else end,
-            words=words,
-            avg_logprob=float(avg_logprob),
-            no_speech_prob=float(out.no_speech_prob),
-            compression_ratio=_compression_ratio(text),
-        )
+        tokens = [t for t in out.sequences_ids[0] if t < tok.eot]  # the prefix, then the new tokens
+        new = tokens[n_prefix:]
+        # CTranslate2 scores the generated tokens only (the forced prefix is part of the prompt)
+        avg_logprob = out.scores[0] * len(new) / (len(new) + 1) if new else 0.0
+        text = tok.decode(new).strip()
+        return fallback.Attempt(text, float(avg_logprob), float(out.no_speech_prob), temperature), tokens
 
-    def _words(self, tok: Any, tokens: list[int], encoded: Any, num_frames: int, offset: float) -> tuple[Word, ...]:
+    def _words(self, tok: Any, tokens: list[int], n_prefix: int, encoded: Any, num_frames: int,
+               offset: float) -> tuple[Word, ...]:
+        """Times of the words after the prefix, aligned over prefix and new tokens together."""
         from faster_whisper.transcribe import merge_punctuations
 
         try:
             alignment = self._fw.find_alignment(tok, [tokens], encoded, num_frames)[0]
         except (IndexError, ValueError):  # degenerate alignment (e.g. a few frames): spread evenly
             alignment = self._even_alignment(tok, tokens, num_frames)
+        first_new, position = len(alignment), 0
+        for i, a in enumerate(alignment):  # a word that began inside the prefix belongs to it
+            if position >= n_prefix:
+                first_new = i
+                break
+            position += len(a["tokens"])
         merge_punctuations(alignment, _PREPEND, _APPEND)
         return tuple(
             Word(
@@ -194,7 +279,7 @@ class CTranslate2Backend:
                 end_s=round(offset + float(a["end"]), 3),
                 probability=float(a["probability"]),
             )
-            for a in alignment
+            for a in alignment[first_new:]
             if a["word"].strip()
         )
 

@@ -1,14 +1,15 @@
-"""Hallucination guard: Whisper invents text for silence, noise and its own loops.
+"""Hallucination guard: Whisper invents text for silence and noise, and loops at window ends.
 
 Rules, applied per decoded segment before any word can reach a partial or final:
 - no speech: ``no_speech_prob`` above 0.6 with ``avg_logprob`` below -1.0 (Whisper's own rule);
-- gibberish loops: ``compression_ratio`` above 2.4;
-- runaway repetition: a 1..4-word group repeated more than 3 times back to back, or a longer
-  phrase repeated at all, is kept once (greedy decoding without temperature fallback loops);
-- restarts: a segment that ends by repeating its own first 3+ words loses that tail;
 - known silence phrases ("Thanks for watching", subtitle credits, "[Music]"); the ambiguous
-  short ones ("Thank you", "you") only when the model was unsure.
-The VAD already keeps silence from being decoded at all. Pure functions.
+  short ones ("Thank you", "you") only when the model was unsure;
+- loops, judged by evidence and not by text: a repeated group (or a segment that restarts its
+  own first words) is cut only where the repeats took implausibly little audio (aligned words
+  under ``MIN_WORD_S`` on average: the decoder ran on past the speech). A speaker who says
+  "two two two two two" gives each "two" its own stretch of audio, and keeps every one.
+Backends already re-decode loops and guesses (``streamvoice.asr.fallback``); this is the last
+line. The VAD keeps silence from being decoded at all. Pure functions.
 """
 
 from __future__ import annotations
@@ -23,8 +24,7 @@ from streamvoice.asr.merge import word_key
 
 NO_SPEECH_PROB = 0.6
 LOW_LOGPROB = -1.0
-MAX_COMPRESSION_RATIO = 2.4
-MAX_REPEATS = 3  # a group may appear this many times in a row before the rest is cut
+MIN_WORD_S = 0.06  # a repeat whose words average less audio than this was not spoken
 
 SILENCE_PHRASES = frozenset(
     {
@@ -59,8 +59,6 @@ def is_hallucination(segment: Segment) -> bool:
     """True when the whole segment should be dropped."""
     if segment.no_speech_prob > NO_SPEECH_PROB and segment.avg_logprob < LOW_LOGPROB:
         return True
-    if segment.compression_ratio > MAX_COMPRESSION_RATIO:
-        return True
     if _BRACKETED.match(segment.text):
         return True
     phrase = _phrase(segment.text)
@@ -69,9 +67,16 @@ def is_hallucination(segment: Segment) -> bool:
     return phrase in AMBIGUOUS_PHRASES and (segment.no_speech_prob > 0.2 or segment.avg_logprob < -0.7)
 
 
-def cut_repetition(words: Sequence[Word], max_repeats: int = MAX_REPEATS) -> list[Word]:
-    """Keep one copy of a 1..4-word group repeated more than ``max_repeats`` times in a row, or
-    of a longer group (5..20 words, a looped phrase or sentence) repeated at all."""
+def _spoken(words: Sequence[Word]) -> bool:
+    """Did these words take audio to say? (Loops pile up at the window's end with no duration.)"""
+    if not words:
+        return True
+    return sum(w.end_s - w.start_s for w in words) / len(words) >= MIN_WORD_S
+
+
+def cut_repetition(words: Sequence[Word]) -> list[Word]:
+    """Cut the repeats of a 1..20-word group repeated back to back from the first repeat that
+    took no audio to say; spoken repeats stay, however many."""
     out = list(words)
     keys = [word_key(w.word) for w in out]
     i = 0
@@ -83,20 +88,20 @@ def cut_repetition(words: Sequence[Word], max_repeats: int = MAX_REPEATS) -> lis
             reps = 1
             while keys[i + reps * n : i + (reps + 1) * n] == group:
                 reps += 1
-            allowed = max_repeats if n <= 4 else 1
-            if reps > allowed:
-                del out[i + n : i + reps * n]
-                del keys[i + n : i + reps * n]
+            first_unspoken = next((r for r in range(1, reps) if not _spoken(out[i + r * n : i + (r + 1) * n])), None)
+            if first_unspoken is not None:
+                del out[i + first_unspoken * n : i + reps * n]
+                del keys[i + first_unspoken * n : i + reps * n]
                 break
         i += 1
     return out
 
 
 def cut_restart(words: Sequence[Word]) -> list[Word]:
-    """Drop a tail that restarts the segment ("A B C D E. A B C"): Whisper's loop after speech ends."""
+    """Drop a tail that restarts the segment ("A B C D E. A B C") when it took no audio to say."""
     keys = [word_key(w.word) for w in words]
     for k in range(len(keys) // 2, 2, -1):
-        if keys[-k:] == keys[:k]:
+        if keys[-k:] == keys[:k] and not _spoken(words[-k:]):
             return list(words[:-k])
     return list(words)
 

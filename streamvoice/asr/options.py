@@ -19,13 +19,15 @@ class StreamOptions:
     end_of_speech_ms: int = 600  # silence that ends an utterance
     partial_interval_ms: int = 500  # new speech audio between partial re-decodes
     max_utterance_s: float = 30.0  # a longer utterance is finalised and a new one begins
-    lock_language: bool = False  # keep the first confidently detected language for the stream
+    languages: tuple[str, ...] = ()  # with "auto": detect only among these ISO codes (empty: any)
+    lock_language: bool = False  # once the session's language is settled, never switch it
     multilingual: bool = True  # the model knows many languages; False forces "en" and no translate
     window_s: float = 15.0  # longest audio re-decoded at once; beyond it the window slides
     overlap_s: float = 1.0  # audio before the committed end kept when the window slides
     hangover_ms: int = 200  # audio kept after the last voiced frame so word ends are not cut
     preroll_ms: int = 200  # audio kept before the first voiced frame so word starts are not cut
-    lock_language_probability: float = 0.8  # detection confidence needed to lock
+    final_beam_size: int = 1  # beam width of the decode that finalises an utterance
+    commit_margin_ms: int = 500  # a word is committed only once this much audio follows it
 
     def __post_init__(self) -> None:
         if self.vad_frame_ms not in (10, 20, 30):
@@ -48,6 +50,12 @@ class StreamOptions:
             object.__setattr__(self, "task", "transcribe")
         else:
             object.__setattr__(self, "language", lang)
+        codes = tuple(dict.fromkeys(c.strip().lower() for c in self.languages))
+        if any(not (2 <= len(c) <= 3 and c.isalpha()) for c in codes):
+            raise ValueError(f"languages must be ISO codes such as 'en', got {list(self.languages)!r}")
+        if self.final_beam_size < 1:
+            raise ValueError(f"final_beam_size must be at least 1, got {self.final_beam_size}")
+        object.__setattr__(self, "languages", codes if self.multilingual else ())
 
     @classmethod
     def from_config(cls, asr_config: AsrConfig, **overrides: Any) -> StreamOptions:
@@ -62,6 +70,9 @@ class StreamOptions:
             "window_s": asr_config.window_s,
             "vad_frame_ms": asr_config.vad_frame_ms,
             "lock_language": asr_config.lock_language,
+            "languages": tuple(asr_config.languages),
+            "final_beam_size": asr_config.final_beam_size,
+            "hangover_ms": asr_config.hangover_ms,
         }
         known = {f.name for f in fields(cls)}
         for key, value in overrides.items():

@@ -6,10 +6,13 @@ never threads and never sleeps, so the same object serves real-time and instant-
 
 Per utterance (VAD speech start .. end): the audio window from ``window_start`` to now is
 re-decoded every ``partial_interval_ms`` of new speech; LocalAgreement-2 commits the words two
-consecutive hypotheses agree on and Whisper is prompted with committed words before the window.
-When the window outgrows ``window_s`` it slides to just before the last committed word
-(``overlap_s``) and the re-heard words are merged away. The final decode at the utterance end
-commits everything. At most one decode per stream is in flight; finals go before partials.
+consecutive hypotheses agree on. Each decode is prompted with the text before its window (earlier
+finals of the session, committed words) and forced to start with the committed words inside it,
+so it only adds words after them. When the window outgrows ``window_s`` it slides to just before
+the last committed word (``overlap_s``). The final decode at the utterance end (the speech plus
+``hangover_ms``, optionally a wider beam) commits everything. The language comes from the
+session's :class:`~streamvoice.asr.language.LanguagePolicy`; until it is settled nothing is
+committed. At most one decode per stream is in flight; finals go before partials.
 """
 
 from __future__ import annotations
@@ -24,13 +27,14 @@ from streamvoice.asr.backend import DecodeRequest, DecodeResult
 from streamvoice.asr.buffer import SAMPLE_RATE, AudioBuffer
 from streamvoice.asr.events import AsrEvent, Final, Partial, SpeechEnded, SpeechStarted, Word
 from streamvoice.asr.guard import guard_segments
+from streamvoice.asr.language import LanguagePolicy, LanguageRules
 from streamvoice.asr.merge import join_words
 from streamvoice.asr.options import StreamOptions
 from streamvoice.asr.vad import VoiceActivityDetector
 
-_PROMPT_CHARS = 200  # committed text given to Whisper as context
+_PROMPT_CHARS = 200  # earlier text given to Whisper as context
 _MIN_DECODE_S = 0.3  # shorter windows are not worth a decode
-_DETECT_CONFIDENT = 0.8  # per-utterance language kept after a detection this sure
+_AFTER_SPEECH_S = 0.15  # a final's word may start this long after the VAD's end of speech
 
 
 @dataclass(slots=True)
@@ -40,6 +44,7 @@ class _Utterance:
     window_start_s: float
     decoded_until_s: float
     end_s: float | None = None  # set when speech ended or the utterance was cut
+    speech_end_s: float | None = None  # the VAD's end of speech (None for a length cut)
     reason: str = ""
     agreement: LocalAgreement = field(default_factory=LocalAgreement)
     revision: int = 0
@@ -63,8 +68,10 @@ class RecognizerStream:
         self._in_flight: DecodeRequest | None = None
         self._partials = options.partials
         self._interval_s = options.partial_interval_ms / 1000.0
-        self._locked_language: str | None = None
-        self._last_detected = ""
+        fixed = options.language if options.language != "auto" else None
+        self._language = LanguagePolicy(LanguageRules(fixed=fixed, languages=options.languages,
+                                                      lock=options.lock_language))
+        self._context = ""  # the session's recent final text, the prompt of a new utterance
         self._closed = False
 
     # -- properties ---------------------------------------------------------------------------
@@ -190,8 +197,12 @@ class RecognizerStream:
         words = [w for seg in guard_segments(result.segments) for w in seg.words]
         if request.kind == "final":
             self._ended.remove(u)
+            if u.speech_end_s is not None:  # text that begins after the speech ended was not said
+                words = [w for w in words if w.start_s <= u.speech_end_s + _AFTER_SPEECH_S]
             return [self._final(u, words)]
-        u.agreement.insert(words)
+        decoded_end = request.offset_s + len(request.audio) / SAMPLE_RATE
+        commit = self._language.settled
+        u.agreement.insert(words, commit=commit, until_s=decoded_end - self.options.commit_margin_ms / 1000.0)
         if not self._partials or u is not self._active:
             return []
         committed, tail = u.agreement.committed, u.agreement.tail
@@ -220,6 +231,7 @@ class RecognizerStream:
         assert u is not None  # callers check; internal invariant, not user input
         pad = self.options.hangover_ms / 1000.0 if hangover else 0.0
         u.end_s = min(self.audio_time_s, max(speech_end_s + pad, u.start_s))
+        u.speech_end_s = max(speech_end_s, u.start_s) if hangover else None
         u.reason = reason
         self._active = None
         ended = SpeechEnded(u.id, round(max(speech_end_s, u.start_s), 3))
@@ -269,44 +281,47 @@ class RecognizerStream:
 
     def _request(self, u: _Utterance, end_s: float, kind: str) -> DecodeRequest:
         start = u.window_start_s
-        before = [w for w in u.agreement.committed if w.end_s <= start + 0.05]
-        prompt = join_words(before)[-_PROMPT_CHARS:]
-        language = self.options.language if self.options.language != "auto" else None
-        language = language or self._locked_language or u.language
+        committed = u.agreement.committed
+        inside = next((i for i, w in enumerate(committed) if w.end_s > start + 0.05), len(committed))
+        prompt = " ".join(filter(None, [self._context, join_words(committed[:inside])]))[-_PROMPT_CHARS:]
         u.decoded_until_s = max(u.decoded_until_s, end_s)
+        is_final = kind == "final"
         return DecodeRequest(
             audio=self._buf.slice(start, end_s),
             offset_s=start,
             prompt=prompt,
-            language=language,
+            language=self._language.decode_language(),
             task=self.options.task,
             word_timestamps=True,
-            kind="final" if kind == "final" else "partial",
+            kind="final" if is_final else "partial",
             stream_id=self.stream_id,
             utterance=u.id,
+            prefix=join_words(committed[inside:]),
+            detect_language=self._language.wants_detection(kind, end_s - start),
+            languages=self.options.languages,
+            beam_size=self.options.final_beam_size if is_final else 0,
         )
 
     def _learn_language(self, u: _Utterance, request: DecodeRequest, result: DecodeResult) -> None:
-        if request.language is not None:
-            if u.language is None:  # fixed or locked language: nothing was detected
-                u.language = request.language
-                u.language_probability = result.language_probability
-            return
-        u.language_probability = result.language_probability
-        if result.language_probability >= _DETECT_CONFIDENT:  # else detect again (cheap: same encode)
-            u.language = result.language
-        if self.options.lock_language and result.language_probability >= self.options.lock_language_probability:
-            self._locked_language = result.language
-        self._last_detected = result.language  # used if the utterance never got a confident one
+        if request.language is None or request.detect_language:
+            audio_s = len(request.audio) / SAMPLE_RATE
+            self._language.observe(result.language, result.language_probability, audio_s, request.kind)
+        if request.language is None:  # decoded in the language just detected
+            u.language, u.language_probability = result.language, result.language_probability
+        else:
+            u.language, u.language_probability = request.language, self._language.probability
 
     def _final(self, u: _Utterance, words: list[Word]) -> Final:
         u.agreement.finish(words)
         committed = list(u.agreement.committed)
         end = u.end_s if u.end_s is not None else self.audio_time_s
-        language = u.language or self._last_detected or self.options.language
+        language = u.language or self._language.language or self.options.language
+        text = join_words(committed)
+        if text:
+            self._context = (self._context + " " + text).strip()[-_PROMPT_CHARS:]
         return Final(
             utterance=u.id,
-            text=join_words(committed),
+            text=text,
             words=tuple(committed) if self.options.word_timestamps else (),
             language=language,
             language_probability=round(u.language_probability, 3),

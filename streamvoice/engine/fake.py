@@ -68,10 +68,11 @@ class FakeEngine:
             await asyncio.sleep(self.asr_delay_s)
         duration = len(request.audio) / 16000.0
         n = int(duration / self.word_s)
+        said = len(request.prefix.split())  # like a real backend: only the words after the prefix
         words = tuple(
             Word(self.words[i % len(self.words)], request.offset_s + i * self.word_s,
                  request.offset_s + (i + 0.8) * self.word_s, 0.9)
-            for i in range(n)
+            for i in range(said, n)
         )
         text = " ".join(w.word for w in words)
         segs = (Segment(text, request.offset_s, request.offset_s + duration, words, -0.1, 0.01, 1.2),) if words else ()

@@ -17,6 +17,7 @@ from streamvoice.protocol.base import Encoding, SampleRate, WireModel
 # A voice, or a blend "name:weight,name:weight" (weights are positive decimals).
 VOICE_PATTERN = r"^[a-z0-9_]{1,64}(:[0-9]+(\.[0-9]+)?)?(,[a-z0-9_]{1,64}(:[0-9]+(\.[0-9]+)?)?){0,7}$"
 LANGUAGE_PATTERN = r"^(auto|[a-z]{2,3})$"
+LANGUAGE_CODE = Annotated[str, Field(pattern=r"^[a-z]{2,3}$")]
 
 
 class AsrOptions(WireModel):
@@ -25,7 +26,9 @@ class AsrOptions(WireModel):
     model: Annotated[str, Field(min_length=1, max_length=64)] = "whisper-base"
     """ASR model name, e.g. ``whisper-base``; the server answers ``model_unavailable`` if unknown."""
     language: Annotated[str, Field(pattern=LANGUAGE_PATTERN)] = "auto"
-    """``auto`` to detect, or an ISO 639-1/639-3 code such as ``en``."""
+    """``auto`` to detect (then hold the session's language), or an ISO 639-1/639-3 code such as ``en``."""
+    languages: Annotated[list[LANGUAGE_CODE], Field(max_length=16)] = Field(default_factory=list)
+    """With ``auto``: detect only among these codes (e.g. ``["en", "es"]``); empty means any."""
     task: Literal["transcribe", "translate"] = "transcribe"
     """``translate`` produces English text from any language."""
     partials: bool = True
@@ -37,7 +40,8 @@ class AsrOptions(WireModel):
     end_of_speech_ms: Annotated[int, Field(ge=100, le=5000)] = 600
     """Silence, in milliseconds, that ends an utterance."""
     lock_language: bool = False
-    """After the first confident detection keep that language for the rest of the session."""
+    """Once the session's language is settled, never switch it (``auto`` otherwise may switch on a
+    long, confident detection, from the next utterance)."""
 
 
 class TtsOptions(WireModel):

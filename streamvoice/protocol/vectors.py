@@ -58,6 +58,7 @@ CLIENT_VALID: list[tuple[str, AnyMessage]] = [
                 vad_aggressiveness=3,
                 end_of_speech_ms=800,
                 lock_language=True,
+                languages=["en", "es"],
             ),
             tts=TtsOptions(voice="af_heart:0.7,am_adam:0.3", speed=1.25, sample_rate=48000, encoding="pcm_f32le"),
             audio=AudioInputOptions(encoding="pcm_f32le", sample_rate=48000, channels=2),
@@ -233,6 +234,13 @@ CLIENT_INVALID: list[tuple[str, bytes | str, ErrorCode, str, dict[str, int] | No
         _p({"type": "hello", "asr": {"language": "english"}}),
         ErrorCode.INVALID_FIELD,
         "not a code",
+        None,
+    ),
+    (
+        "hello_bad_languages",
+        _p({"type": "hello", "asr": {"languages": ["en", "English"]}}),
+        ErrorCode.INVALID_FIELD,
+        "an item is not a code",
         None,
     ),
     (

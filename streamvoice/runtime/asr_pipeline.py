@@ -46,6 +46,7 @@ def stream_options(base: StreamOptions, asr: AsrOptions) -> StreamOptions:
         vad_aggressiveness=asr.vad_aggressiveness,
         end_of_speech_ms=asr.end_of_speech_ms,
         lock_language=asr.lock_language,
+        languages=tuple(asr.languages),
     )
 
 

@@ -1,6 +1,7 @@
 """RecognizerStream routing with a fake backend (real VAD on a real clip): when decodes are due,
 what they cover, and how events follow. The fake 'hears' one word per 0.4 s of audio, named by
-its stream time, so hypotheses agree exactly where the audio overlaps."""
+its stream time, so hypotheses agree exactly where the audio overlaps. Like a real backend it
+returns only the words after the request's forced prefix."""
 
 from __future__ import annotations
 
@@ -28,8 +29,10 @@ class FakeBackend:
         self.requests.append(request)
         end = request.offset_s + len(request.audio) / 16000
         first = int(np.ceil(request.offset_s / 0.4))
+        said = set(request.prefix.split())
         ws = tuple(
-            Word(f"w{k}", k * 0.4, k * 0.4 + 0.3, 0.9) for k in range(first, int(end / 0.4)) if k * 0.4 + 0.3 <= end
+            Word(f"w{k}", k * 0.4, k * 0.4 + 0.3, 0.9) for k in range(first, int(end / 0.4))
+            if k * 0.4 + 0.3 <= end and f"w{k}" not in said
         )
         seg = Segment(" ".join(w.word for w in ws), request.offset_s, end, ws, -0.1, 0.01, 1.1)
         return DecodeResult((seg,) if ws else (), "en", 0.99, 0.0)

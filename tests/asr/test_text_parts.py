@@ -1,14 +1,15 @@
-"""Pure parts of the recognizer with plain data: normaliser/WER, merge, LocalAgreement-2, guard."""
+"""Pure parts of the recognizer with plain data: normaliser/WER, LocalAgreement-2, guard, fallback."""
 
 from __future__ import annotations
 
 import pytest
 
+from streamvoice.asr import fallback
 from streamvoice.asr.agreement import LocalAgreement
 from streamvoice.asr.backend import Segment
 from streamvoice.asr.events import Word
-from streamvoice.asr.guard import cut_repetition, guard_segments, is_hallucination
-from streamvoice.asr.merge import join_words, new_words_after
+from streamvoice.asr.guard import cut_repetition, cut_restart, guard_segments, is_hallucination
+from streamvoice.asr.merge import join_words
 from streamvoice.textnorm import normalize, wer, word_errors
 
 
@@ -33,28 +34,23 @@ def test_wer_counts_edits() -> None:
     assert wer("", "") == 0.0
 
 
-def test_merge_drops_reheard_words_by_time_and_text() -> None:
-    committed = words("we went to the")  # ends at 1.9
-    reheard = [Word("the", 1.55, 1.9, 0.9), Word("market", 2.0, 2.4, 0.9)]
-    assert [w.word for w in new_words_after(committed, reheard)] == ["market"]
-    drifted = [Word("to", 1.6, 1.8, 0.9), Word("the", 1.85, 2.0, 0.9), Word("shop", 2.1, 2.4, 0.9)]
-    assert [w.word for w in new_words_after(committed, drifted)] == ["shop"]
-
-
-def test_merge_keeps_a_genuinely_repeated_word_far_in_time() -> None:
-    committed = words("no")
-    later = [Word("no", 3.0, 3.3, 0.9)]
-    assert [w.word for w in new_words_after(committed, later)] == ["no"]
-
-
 def test_local_agreement_commits_only_what_two_hypotheses_share() -> None:
     la = LocalAgreement()
     assert la.insert(words("hello word")) == []
     assert [w.word for w in la.insert(words("hello world how"))] == ["hello"]
-    assert [w.word for w in la.insert(words("hello world how are"))] == ["world", "how"]
+    # the next decode is forced to start with "hello": its hypothesis holds what follows
+    assert [w.word for w in la.insert(words("world how are"))] == ["world", "how"]
     assert [w.word for w in la.tail] == ["are"]
-    assert [w.word for w in la.finish(words("hello world how are you"))] == ["are", "you"]
+    assert [w.word for w in la.finish(words("are you"))] == ["are", "you"]
     assert join_words(la.committed) == "hello world how are you"
+
+
+def test_local_agreement_shows_but_never_commits_while_told_not_to() -> None:
+    la = LocalAgreement()
+    la.insert(words("rhaid y rhannu"), commit=False)
+    assert la.insert(words("rhaid y rhannu"), commit=False) == [] and la.committed == []
+    assert [w.word for w in la.tail] == ["rhaid", "y", "rhannu"]
+    assert [w.word for w in la.insert(words("rhaid y"))] == ["rhaid", "y"]
 
 
 def test_join_words_attaches_elisions_and_hyphens() -> None:
@@ -69,7 +65,6 @@ def test_join_words_attaches_elisions_and_hyphens() -> None:
         seg("Subtitles by the Amara.org community"),
         seg("[Music]"),
         seg("hello there", no_speech_prob=0.9, avg_logprob=-1.5),
-        seg("la la la la la la la la", compression_ratio=3.1),
         seg("Thank you.", no_speech_prob=0.5),
     ],
 )
@@ -78,12 +73,38 @@ def test_guard_drops_hallucinations(segment: Segment) -> None:
     assert guard_segments([segment]) == []
 
 
-def test_guard_keeps_real_speech_and_cuts_runaway_repetition() -> None:
+def timed(spec: list[tuple[str, float, float]]) -> list[Word]:
+    return [Word(w, a, b, 0.9) for w, a, b in spec]
+
+
+def test_guard_keeps_spoken_repetitions_however_many() -> None:
     assert not is_hallucination(seg("Thank you.", no_speech_prob=0.01, avg_logprob=-0.1))
-    kept = guard_segments([seg("I said it is it is it is it is it is over")])
-    assert [w.word for w in kept[0].words] == ["I", "said", "it", "is", "over"]
-    assert [w.word for w in cut_repetition(words("no no no"))] == ["no", "no", "no"]
-    looped = "the house was old and the house was old and"
-    assert [w.word for w in cut_repetition(words(looped))] == ["the", "house", "was", "old", "and"]
-    restarted = guard_segments([seg("according to the news he was twenty. according to the")])
-    assert " ".join(w.word for w in restarted[0].words) == "according to the news he was twenty."
+    twelve = " ".join(["two"] * 12)  # each "two" has its own 0.4 s of audio
+    kept = guard_segments([seg(twelve, compression_ratio=4.0)])
+    assert [w.word for w in kept[0].words] == ["two"] * 12
+    assert [w.word for w in cut_repetition(words("no no no no no"))] == ["no"] * 5
+
+
+def test_guard_cuts_repeats_that_took_no_audio() -> None:
+    looped = timed([("what's", 0.0, 1.38), ("to", 1.38, 1.48), ("be", 1.48, 1.64), ("done?", 1.64, 1.82),
+                    ("what's", 1.82, 1.82), ("to", 1.82, 1.82), ("be", 1.82, 1.82), ("done?", 1.82, 1.84)])
+    assert [w.word for w in cut_repetition(looped)] == ["what's", "to", "be", "done?"]
+    restart = timed([("according", 0.0, 0.5), ("to", 0.5, 0.6), ("the", 0.6, 0.7), ("news", 0.7, 1.0),
+                     ("he", 1.0, 1.1), ("was", 1.1, 1.3), ("twenty.", 1.3, 1.8),
+                     ("according", 1.8, 1.8), ("to", 1.8, 1.8), ("the", 1.8, 1.81)])
+    assert " ".join(w.word for w in cut_restart(restart)) == "according to the news he was twenty."
+    spoken_restart = timed([(w, i * 0.4, i * 0.4 + 0.35) for i, w in enumerate(["yes", "I", "did", "yes", "I", "did"])])
+    assert len(cut_restart(spoken_restart)) == 6
+
+
+def test_fallback_triggers_on_loops_guesses_and_collapsed_times_not_on_silence() -> None:
+    clean = fallback.Attempt("the arrangement will avoid any conflicts", -0.3, 0.01, 0.0)
+    assert not fallback.needs_fallback(clean)
+    assert fallback.needs_fallback(fallback.Attempt("rhaid " * 20, -0.3, 0.01, 0.0))  # compresses too well
+    assert fallback.needs_fallback(fallback.Attempt("a code deep", -1.4, 0.01, 0.0))  # guessing
+    collapsed = fallback.with_timing(clean, [(0.0, 0.4), (1.8, 1.8), (1.8, 1.8), (1.8, 1.81)])
+    assert collapsed.collapsed_words == 3 and fallback.needs_fallback(collapsed)
+    assert not fallback.needs_fallback(fallback.Attempt("you", -1.5, 0.9, 0.0))  # silence: nothing to redo
+    looping = fallback.Attempt("la " * 30, -0.2, 0.01, 0.0)
+    unsure = fallback.Attempt("la di da", -0.9, 0.01, 0.2)
+    assert fallback.best([looping, unsure]) is unsure

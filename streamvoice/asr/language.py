@@ -1,0 +1,72 @@
+"""The language a stream decodes in: detected from enough speech, then held for the session.
+
+Whisper's language detection on half a second of accented English says Welsh, Korean or French
+often enough to ruin a transcript, and a language chosen per window flips mid-sentence. So:
+
+- a fixed ``language`` is used as given;
+- ``auto`` detects on every decode until one detection over at least ``settle_s`` of audio is
+  at least ``settle_probability`` sure, then the session holds
+  that language. Until then no word is committed (partials show the hypothesis as unstable), so
+  words of a wrong guess are never promised;
+- a held language switches only when a final decode over at least ``switch_s`` of audio detects
+  another language with ``switch_probability`` or more, and then from the next utterance on:
+  never in the middle of an utterance whose words are committed. ``lock`` forbids switching;
+- ``languages`` restricts every detection to a set (probabilities renormalised over it).
+
+Pure, plain data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class LanguageRules:
+    fixed: str | None = None  # an ISO code, or None for auto
+    languages: tuple[str, ...] = ()  # detection restricted to these (empty: any)
+    lock: bool = False  # once settled, never switch
+    settle_s: float = 2.5  # audio a detection needs before it may settle the session language
+    settle_probability: float = 0.75  # and how sure it must be (among ``languages``)
+    switch_s: float = 3.0  # audio a final's detection needs to switch a settled language
+    switch_probability: float = 0.95  # and how sure
+
+
+class LanguagePolicy:
+    """Which language to decode in and whether words may be committed yet (see module docstring)."""
+
+    def __init__(self, rules: LanguageRules) -> None:
+        self.rules = rules
+        self.language: str | None = rules.fixed  # the session's language once settled
+        self.probability = 1.0 if rules.fixed else 0.0
+
+    @property
+    def settled(self) -> bool:
+        return self.language is not None
+
+    def decode_language(self) -> str | None:
+        """The language to decode in, or None to detect and decode in the detected language."""
+        return self.language
+
+    def wants_detection(self, kind: str, audio_s: float) -> bool:
+        """Detect even though a language is held: only a long final may switch it."""
+        if self.rules.fixed or self.rules.lock or not self.settled:
+            return False
+        return kind == "final" and audio_s >= self.rules.switch_s
+
+    def observe(self, detected: str, probability: float, audio_s: float, kind: str) -> None:
+        """Learn from a decode's detection (call only when detection ran)."""
+        if self.rules.fixed:
+            return
+        if not self.settled:  # short utterances are decoded in their own detected language meanwhile
+            if audio_s >= self.rules.settle_s and probability >= self.rules.settle_probability:
+                self.language, self.probability = detected, probability
+            return
+        if (
+            kind == "final"
+            and not self.rules.lock
+            and detected != self.language
+            and audio_s >= self.rules.switch_s
+            and probability >= self.rules.switch_probability
+        ):
+            self.language, self.probability = detected, probability  # from the next utterance on

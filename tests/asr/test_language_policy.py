@@ -1,0 +1,49 @@
+"""The session's language policy with plain data: settle on enough audio, hold, switch rarely."""
+
+from __future__ import annotations
+
+from streamvoice.asr.ctranslate2_backend import restricted
+from streamvoice.asr.language import LanguagePolicy, LanguageRules
+
+
+def test_short_or_unsure_detections_do_not_settle_the_session() -> None:
+    policy = LanguagePolicy(LanguageRules())
+    assert policy.decode_language() is None and not policy.settled
+    policy.observe("cy", 0.84, audio_s=2.0, kind="partial")  # accented English, 2 s: Welsh
+    policy.observe("cy", 0.71, audio_s=3.0, kind="partial")  # long enough, not sure enough
+    assert not policy.settled
+    policy.observe("bn", 0.66, audio_s=1.9, kind="final")  # a short final decides nothing either
+    assert not policy.settled
+    policy.observe("en", 0.88, audio_s=3.0, kind="partial")
+    assert policy.settled and policy.decode_language() == "en"
+
+
+def test_a_held_language_switches_only_on_a_long_confident_final() -> None:
+    policy = LanguagePolicy(LanguageRules())
+    policy.observe("en", 0.99, audio_s=4.0, kind="partial")
+    assert not policy.wants_detection("partial", 10.0) and not policy.wants_detection("final", 2.0)
+    assert policy.wants_detection("final", 5.0)
+    policy.observe("es", 0.99, audio_s=2.0, kind="final")  # too short
+    policy.observe("es", 0.90, audio_s=6.0, kind="final")  # not sure enough
+    policy.observe("es", 0.99, audio_s=6.0, kind="partial")  # never mid-utterance
+    assert policy.decode_language() == "en"
+    policy.observe("es", 0.97, audio_s=6.0, kind="final")
+    assert policy.decode_language() == "es"
+
+
+def test_lock_and_fixed_never_switch() -> None:
+    locked = LanguagePolicy(LanguageRules(lock=True))
+    locked.observe("en", 0.95, audio_s=3.0, kind="partial")
+    assert not locked.wants_detection("final", 10.0)
+    locked.observe("es", 0.99, audio_s=10.0, kind="final")
+    assert locked.decode_language() == "en"
+    fixed = LanguagePolicy(LanguageRules(fixed="de"))
+    assert fixed.settled and fixed.decode_language() == "de" and not fixed.wants_detection("final", 10.0)
+
+
+def test_detection_restricted_to_a_set_is_renormalised() -> None:
+    ranked = [("<|cy|>", 0.6), ("<|en|>", 0.3), ("<|es|>", 0.1)]
+    assert restricted(ranked, ()) == ("cy", 0.6)
+    code, p = restricted(ranked, ("en", "es"))
+    assert code == "en" and abs(p - 0.75) < 1e-9
+    assert restricted(ranked, ("fr",)) == ("fr", 0.0)
