@@ -200,8 +200,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "final_beam_size": options.final_beam_size, "language": options.language,
                 "partial_interval_ms": options.partial_interval_ms, "window_s": options.window_s,
                 "vad_aggressiveness": options.vad_aggressiveness}
-    print(f"wrote {write_result('asr_wer', figures, settings=settings, argv=argv)}")
-    folder_out = results_dir(run_mode(argv))
+    mode = "quick" if args.folders and run_mode(argv) == "full" else run_mode(argv)  # a subset is no full run
+    print(f"wrote {write_result('asr_wer', figures, settings=settings, argv=argv, mode=mode)}")
+    folder_out = results_dir(mode)
     (folder_out / "asr_wer_clips.tsv").write_text(
         "\t".join(["clip", "reference", *arms]) + "\n" + "\n".join(details) + "\n")
     return 0

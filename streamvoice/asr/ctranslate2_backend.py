@@ -105,7 +105,8 @@ class CTranslate2Backend:
         mels = [self._fw.feature_extractor(np.ascontiguousarray(r.audio, dtype=np.float32)) for r in requests]
         frames = [min(m.shape[-1], _FULL_FRAMES) for m in mels]
         detect = [r.language is None and self.multilingual for r in requests]
-        full = [d or not self.adaptive_window for d in detect]
+        full = [(d and not r.quick_detection) or not self.adaptive_window
+                for d, r in zip(detect, requests, strict=True)]
         encoded: list[Any] = [None] * len(requests)
         for wide in (False, True):
             idx = [i for i in range(len(requests)) if full[i] == wide]
@@ -212,6 +213,8 @@ class CTranslate2Backend:
             if attempt.text:  # times are evidence of a loop even when the caller wants none
                 words = self._words(tok, tokens, len(prefix), encoded, window.frames, r.offset_s)
             attempt = fallback.with_timing(attempt, [(w.start_s, w.end_s) for w in words])
+            if fallback.said_nothing(attempt, len(words)):  # every new word took no audio: nothing more was said
+                attempt, words = dataclasses.replace(attempt, text="", collapsed_words=0), ()
             tried.append((attempt, tokens, words))
             if not fallback.needs_fallback(attempt):
                 break

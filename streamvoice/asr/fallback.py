@@ -61,6 +61,12 @@ def with_timing(attempt: Attempt, spans: Sequence[tuple[float, float]]) -> Attem
     return replace(attempt, collapsed_words=sum(1 for start, end in spans if end - start < COLLAPSED_S))
 
 
+def said_nothing(attempt: Attempt, words: int) -> bool:
+    """Every new word was aligned to no audio: the decoder only ran on past the speech (typically
+    repeating the forced prefix). Nothing was said, and no hotter decode will hear more."""
+    return words > 0 and attempt.collapsed_words >= words
+
+
 def is_silence(attempt: Attempt) -> bool:
     return attempt.no_speech_prob > NO_SPEECH_PROB and attempt.avg_logprob < MIN_AVG_LOGPROB
 
@@ -82,9 +88,10 @@ def temperatures(kind: str) -> tuple[float, ...]:
 
 
 def best(attempts: Sequence[Attempt]) -> Attempt:
-    """The attempt to keep when none passed: the most probable of those that do not loop."""
-    not_looping = [
-        a for a in attempts
-        if a.compression_ratio <= MAX_COMPRESSION_RATIO and a.collapsed_words <= MAX_COLLAPSED_WORDS
+    """The attempt to keep when none passed: the most probable of those that do not loop (by
+    time evidence first, then by text); the guard cuts what is left of a loop."""
+    spoken = [a for a in attempts if a.collapsed_words <= MAX_COLLAPSED_WORDS] or [
+        min(attempts, key=lambda a: a.collapsed_words)
     ]
-    return max(not_looping or attempts, key=lambda a: a.avg_logprob)
+    not_looping = [a for a in spoken if a.compression_ratio <= MAX_COMPRESSION_RATIO]
+    return max(not_looping or spoken, key=lambda a: a.avg_logprob)

@@ -74,9 +74,10 @@ def _spoken(words: Sequence[Word]) -> bool:
     return sum(w.end_s - w.start_s for w in words) / len(words) >= MIN_WORD_S
 
 
-def cut_repetition(words: Sequence[Word]) -> list[Word]:
+def cut_repetition(words: Sequence[Word], protect: int = 0) -> list[Word]:
     """Cut the repeats of a 1..20-word group repeated back to back from the first repeat that
-    took no audio to say; spoken repeats stay, however many."""
+    took no audio to say; spoken repeats stay, however many. The first ``protect`` words (text
+    already committed, given as context) are never cut."""
     out = list(words)
     keys = [word_key(w.word) for w in out]
     i = 0
@@ -89,7 +90,7 @@ def cut_repetition(words: Sequence[Word]) -> list[Word]:
             while keys[i + reps * n : i + (reps + 1) * n] == group:
                 reps += 1
             first_unspoken = next((r for r in range(1, reps) if not _spoken(out[i + r * n : i + (r + 1) * n])), None)
-            if first_unspoken is not None:
+            if first_unspoken is not None and i + first_unspoken * n >= protect:
                 del out[i + first_unspoken * n : i + reps * n]
                 del keys[i + first_unspoken * n : i + reps * n]
                 break
@@ -106,14 +107,18 @@ def cut_restart(words: Sequence[Word]) -> list[Word]:
     return list(words)
 
 
-def guard_segments(segments: Sequence[Segment]) -> list[Segment]:
-    """Segments that survive the guard, with runaway repetition cut from their words."""
+def guard_segments(segments: Sequence[Segment], before: Sequence[Word] = ()) -> list[Segment]:
+    """Segments that survive the guard, with loops cut from their words. ``before``: the words
+    committed before these (a decode forced to start after them may loop back over them)."""
     kept: list[Segment] = []
+    context = list(before[-20:])
     for seg in segments:
         if is_hallucination(seg):
             continue
-        words = cut_restart(cut_repetition(seg.words))
+        words = cut_repetition([*context, *seg.words], protect=len(context))[len(context):]
+        words = cut_restart(words)
         if len(words) != len(seg.words):
             seg = dataclasses.replace(seg, words=tuple(words), text=" ".join(w.word for w in words))
         kept.append(seg)
+        context = [*context, *words][-20:]
     return kept

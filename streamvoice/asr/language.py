@@ -5,9 +5,11 @@ often enough to ruin a transcript, and a language chosen per window flips mid-se
 
 - a fixed ``language`` is used as given;
 - ``auto`` detects on every decode until one detection over at least ``settle_s`` of audio is
-  at least ``settle_probability`` sure, then the session holds
-  that language. Until then no word is committed (partials show the hypothesis as unstable), so
-  words of a wrong guess are never promised;
+  at least ``settle_probability`` sure, then the session holds that language. Until then no word
+  is committed (partials show the hypothesis as unstable), so words of a wrong guess are never
+  promised. Only a *full* detection (on Whisper's 30 s encoder width, which costs a wider encode)
+  can settle; shorter partial windows get a quick detection for display, and a full one is
+  tried at most once per second of new audio;
 - a held language switches only when a final decode over at least ``switch_s`` of audio detects
   another language with ``switch_probability`` or more, and then from the next utterance on:
   never in the middle of an utterance whose words are committed. ``lock`` forbids switching;
@@ -39,6 +41,7 @@ class LanguagePolicy:
         self.rules = rules
         self.language: str | None = rules.fixed  # the session's language once settled
         self.probability = 1.0 if rules.fixed else 0.0
+        self._last_full_s = 0.0  # audio length of this utterance's last full detection
 
     @property
     def settled(self) -> bool:
@@ -48,15 +51,30 @@ class LanguagePolicy:
         """The language to decode in, or None to detect and decode in the detected language."""
         return self.language
 
-    def wants_detection(self, kind: str, audio_s: float) -> bool:
-        """Detect even though a language is held: only a long final may switch it."""
-        if self.rules.fixed or self.rules.lock or not self.settled:
-            return False
-        return kind == "final" and audio_s >= self.rules.switch_s
-
-    def observe(self, detected: str, probability: float, audio_s: float, kind: str) -> None:
-        """Learn from a decode's detection (call only when detection ran)."""
+    def detection(self, kind: str, audio_s: float) -> str:
+        """How a decode of ``audio_s`` seconds should detect: "none" (decode in the held language),
+        "quick" (detect on the shortened window: display only), "full" (detect reliably), or
+        "check" (decode in the held language; detect fully only if the decode was unsure).
+        Asking for a "full" one counts as trying it (it is not offered again for a second)."""
         if self.rules.fixed:
+            return "none"
+        if not self.settled:
+            due = audio_s >= self.rules.settle_s and audio_s >= self._last_full_s + 1.0
+            if kind == "final" or due:
+                self._last_full_s = audio_s if kind != "final" else 0.0
+                return "full"
+            return "quick"
+        if kind == "final" and not self.rules.lock and audio_s >= self.rules.switch_s:
+            return "check"
+        return "none"
+
+    def new_utterance(self) -> None:
+        """A new utterance starts: its window is short again."""
+        self._last_full_s = 0.0
+
+    def observe(self, detected: str, probability: float, audio_s: float, kind: str, reliable: bool = True) -> None:
+        """Learn from a decode's detection (call only when detection ran; quick ones are not reliable)."""
+        if self.rules.fixed or not reliable:
             return
         if not self.settled:  # short utterances are decoded in their own detected language meanwhile
             if audio_s >= self.rules.settle_s and probability >= self.rules.settle_probability:

@@ -34,7 +34,7 @@ from streamvoice.asr.vad import VoiceActivityDetector
 
 _PROMPT_CHARS = 200  # earlier text given to Whisper as context
 _MIN_DECODE_S = 0.3  # shorter windows are not worth a decode
-_AFTER_SPEECH_S = 0.15  # a final's word may start this long after the VAD's end of speech
+_AFTER_SPEECH_S = 0.1  # a final's word may start this long after the VAD's end of speech
 
 
 @dataclass(slots=True)
@@ -194,7 +194,7 @@ class RecognizerStream:
         if u is None:
             return []
         self._learn_language(u, request, result)
-        words = [w for seg in guard_segments(result.segments) for w in seg.words]
+        words = [w for seg in guard_segments(result.segments, u.agreement.committed) for w in seg.words]
         if request.kind == "final":
             self._ended.remove(u)
             if u.speech_end_s is not None:  # text that begins after the speech ended was not said
@@ -221,6 +221,7 @@ class RecognizerStream:
         if self._ended and self._ended[-1].end_s is not None:
             start = max(start, self._ended[-1].end_s)
         u = _Utterance(id=self._next_id, start_s=start, window_start_s=start, decoded_until_s=start)
+        self._language.new_utterance()
         self._next_id += 1
         self._active = u
         return SpeechStarted(u.id, round(start, 3))
@@ -286,18 +287,20 @@ class RecognizerStream:
         prompt = " ".join(filter(None, [self._context, join_words(committed[:inside])]))[-_PROMPT_CHARS:]
         u.decoded_until_s = max(u.decoded_until_s, end_s)
         is_final = kind == "final"
+        detection = self._language.detection(kind, end_s - start)
         return DecodeRequest(
             audio=self._buf.slice(start, end_s),
             offset_s=start,
             prompt=prompt,
-            language=self._language.decode_language(),
+            language=None if detection in ("quick", "full") else self._language.decode_language(),
             task=self.options.task,
             word_timestamps=True,
             kind="final" if is_final else "partial",
             stream_id=self.stream_id,
             utterance=u.id,
             prefix=join_words(committed[inside:]),
-            detect_language=self._language.wants_detection(kind, end_s - start),
+            detect_language=detection == "check",
+            quick_detection=detection == "quick",
             languages=self.options.languages,
             beam_size=self.options.final_beam_size if is_final else 0,
         )
@@ -305,7 +308,8 @@ class RecognizerStream:
     def _learn_language(self, u: _Utterance, request: DecodeRequest, result: DecodeResult) -> None:
         if request.language is None or request.detect_language:
             audio_s = len(request.audio) / SAMPLE_RATE
-            self._language.observe(result.language, result.language_probability, audio_s, request.kind)
+            self._language.observe(result.language, result.language_probability, audio_s, request.kind,
+                                   reliable=not request.quick_detection)
         if request.language is None:  # decoded in the language just detected
             u.language, u.language_probability = result.language, result.language_probability
         else:

@@ -1,6 +1,7 @@
 """`transcribe --server URL` and `say --server URL`: the CLI's client side, over the Python client.
 
-``options`` keys (all optional): ``token``, ``language`` (ASR), ``voice``, ``speed`` (TTS),
+``options`` keys (all optional): ``token``, ``language``, ``languages``, ``lock_language`` (ASR),
+``voice``, ``speed`` (TTS),
 ``realtime`` (stream the file at real time instead of as fast as the server takes it).
 """
 
@@ -32,7 +33,8 @@ async def remote_transcribe(url: str, path: str | Path, options: Mapping[str, An
     audio = np.asarray(samples, np.float32)
     if int(rate) != 16000:
         audio = resample(audio, int(rate), 16000)
-    asr = AsrOptions(language=options.get("language") or "auto")
+    asr = AsrOptions(language=options.get("language") or "auto", languages=list(options.get("languages") or []),
+                     lock_language=bool(options.get("lock_language")))
     try:
         async with connect(url, token=options.get("token"), asr=asr) as session:
             started = ended = 0

@@ -24,8 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = sub.add_parser("transcribe", help="transcribe an audio file with streaming Whisper")
     parser.add_argument("file", type=Path, help="audio file: WAV at any rate/channels, or anything ffmpeg reads")
     parser.add_argument("--model", help="ASR model name (default from config: whisper-base)")
-    parser.add_argument("--language", help="'auto' (detect per utterance) or an ISO code such as 'en'")
-    parser.add_argument("--lock-language", action="store_true", help="keep the first confidently detected language")
+    parser.add_argument("--language", help="'auto' (detect, then hold the session's language) or a code: 'en'")
+    parser.add_argument("--languages", help="with auto: detect only among these codes, e.g. en,es")
+    parser.add_argument("--lock-language", action="store_true", help="once the language is settled, never switch it")
     parser.add_argument("--task", choices=["transcribe", "translate"], help="translate: any language to English")
     parser.add_argument("--speed", type=float, choices=[0.0, 1.0], default=1.0,
                         help="1 = real time (honest latency), 0 = as fast as possible with real-time decisions")
@@ -44,7 +45,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def _overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     values = {"model": args.model, "language": args.language, "task": args.task,
               "encoder_window": "full" if args.full_window else None,
-              "lock_language": True if args.lock_language else None}
+              "lock_language": True if args.lock_language else None,
+              "languages": tuple(c.strip() for c in args.languages.split(",") if c.strip()) if args.languages else None}
     return {"asr": {k: v for k, v in values.items() if v is not None}}
 
 
@@ -54,7 +56,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
 
         from streamvoice.cli.remote import remote_transcribe
 
-        remote_options = {"token": args.token, "language": config.asr.language, "realtime": args.speed > 0}
+        remote_options = {"token": args.token, "language": config.asr.language, "languages": config.asr.languages,
+                          "lock_language": config.asr.lock_language, "realtime": args.speed > 0}
         return asyncio.run(remote_transcribe(args.server, args.file, remote_options, args.json))
     from streamvoice.asr.driver import run_stream
     from streamvoice.asr.loader import load_asr_backend

@@ -18,11 +18,23 @@ def test_short_or_unsure_detections_do_not_settle_the_session() -> None:
     assert policy.settled and policy.decode_language() == "en"
 
 
+def test_full_detections_are_rationed_and_quick_ones_never_settle() -> None:
+    policy = LanguagePolicy(LanguageRules())
+    assert policy.detection("partial", 1.0) == "quick"
+    policy.observe("en", 0.99, audio_s=1.0, kind="partial", reliable=False)
+    assert not policy.settled
+    assert policy.detection("partial", 2.6) == "full"
+    policy.observe("cy", 0.7, audio_s=2.6, kind="partial")
+    assert policy.detection("partial", 3.1) == "quick"  # tried 0.5 s ago
+    assert policy.detection("partial", 3.6) == "full"
+    assert policy.detection("final", 1.5) == "full"  # a final always detects reliably
+
+
 def test_a_held_language_switches_only_on_a_long_confident_final() -> None:
     policy = LanguagePolicy(LanguageRules())
     policy.observe("en", 0.99, audio_s=4.0, kind="partial")
-    assert not policy.wants_detection("partial", 10.0) and not policy.wants_detection("final", 2.0)
-    assert policy.wants_detection("final", 5.0)
+    assert policy.detection("partial", 10.0) == "none" and policy.detection("final", 2.0) == "none"
+    assert policy.detection("final", 5.0) == "check"
     policy.observe("es", 0.99, audio_s=2.0, kind="final")  # too short
     policy.observe("es", 0.90, audio_s=6.0, kind="final")  # not sure enough
     policy.observe("es", 0.99, audio_s=6.0, kind="partial")  # never mid-utterance
@@ -34,11 +46,11 @@ def test_a_held_language_switches_only_on_a_long_confident_final() -> None:
 def test_lock_and_fixed_never_switch() -> None:
     locked = LanguagePolicy(LanguageRules(lock=True))
     locked.observe("en", 0.95, audio_s=3.0, kind="partial")
-    assert not locked.wants_detection("final", 10.0)
+    assert locked.detection("final", 10.0) == "none"
     locked.observe("es", 0.99, audio_s=10.0, kind="final")
     assert locked.decode_language() == "en"
     fixed = LanguagePolicy(LanguageRules(fixed="de"))
-    assert fixed.settled and fixed.decode_language() == "de" and not fixed.wants_detection("final", 10.0)
+    assert fixed.settled and fixed.decode_language() == "de" and fixed.detection("final", 10.0) == "none"
 
 
 def test_detection_restricted_to_a_set_is_renormalised() -> None:
