@@ -15,12 +15,15 @@ Offline faster-whisper (whisper-base, beam 5) transcribes each; both sides go th
 column; the reference with the fewest errors counts, for every system alike.
 
     python -m bench.tts_roundtrip [--quick | --smoke] [--voice af_heart] [--threads N]
+    python -m bench.tts_roundtrip --rescore bench/results/tts_roundtrip.json   # score saved transcripts again
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
+import re
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -48,6 +51,25 @@ def sentences(limit_per_category: int | None = None) -> list[tuple[str, str, lis
     return out
 
 
+_ORDINAL = re.compile(r"\b(\d+)(st|nd|rd|th)\b")
+_CLOCK = re.compile(r"\b(\d{1,2})\.(\d{2})(?=\s*[ap]\.?\s?m\b)", re.IGNORECASE)
+
+
+def errors_against(refs: list[str], heard: str) -> tuple[int, int]:
+    """Fewest (errors, words) over the references; ordinals ("3rd" / "third") and clock times
+    ("9.30 a.m." / "9:30 a.m.") made alike on both sides first, which ``streamvoice.textnorm``
+    does not do (it reads "3rd" as "three rd" and "9.30" as a decimal)."""
+    from num2words import num2words
+
+    from streamvoice.textnorm import word_errors
+
+    def same(text: str) -> str:
+        text = _CLOCK.sub(r"\1:\2", text)  # whisper writes "9.30 a.m." as often as "9:30 a.m."
+        return _ORDINAL.sub(lambda m: str(num2words(int(m.group(1)), to="ordinal")), text)
+
+    return min((word_errors(same(ref), same(heard)) for ref in refs), key=lambda pair: pair[0] / max(pair[1], 1))
+
+
 def streamed_audio(text: str, speak: Callable[[str], tuple[np.ndarray, float]]) -> tuple[np.ndarray, float]:
     """The turn audio the server sends for ``text`` streamed word by word (shared framing path)."""
     from streamvoice.tts.turn import TurnSynthesisPlan
@@ -68,6 +90,36 @@ def streamed_audio(text: str, speak: Callable[[str], tuple[np.ndarray, float]]) 
     return np.frombuffer(b"".join(pcm), "<i2").astype(np.float32) / 32768.0, compute
 
 
+def report(items: list[tuple[str, str, list[str]]], heard_by: dict[str, list[str]], rtf: dict[str, float],
+           args: argparse.Namespace, argv: Sequence[str] | None) -> Path:
+    """Per-category WER of every system, printed and written to the result file."""
+    errors: dict[str, dict[str, int]] = {s: defaultdict(int) for s in SYSTEMS}
+    words: dict[str, int] = defaultdict(int)
+    for i, (category, _, refs) in enumerate(items):
+        for system in SYSTEMS:
+            e, n = errors_against(refs, heard_by[system][i])
+            errors[system][category] += e
+            errors[system]["all"] += e
+            if system == SYSTEMS[0]:
+                words[category] += n
+                words["all"] += n
+    categories = [*dict.fromkeys(c for c, _, _ in items), "all"]
+    wer = {s: {c: errors[s][c] / words[c] for c in categories if words[c]} for s in SYSTEMS}
+    rows = [[c, words[c], *(wer[s][c] for s in SYSTEMS)] for c in categories]
+    print_table(f"Round-trip WER, {args.voice} -> whisper-base (beam 5), {len(items)} sentences", rows,
+                ["category", "words", *SYSTEMS])
+    print("\nRTF (synthesis s / audio s): " + ", ".join(f"{s} {v:.3f}" for s, v in rtf.items()))
+    return write_result(
+        "tts_roundtrip",
+        {"wer": {s: wer[s]["all"] for s in SYSTEMS}, "wer_by_category": wer,
+         "errors": {s: dict(errors[s]) for s in SYSTEMS}, "words": dict(words), "sentences": len(items), "rtf": rtf,
+         "transcripts": {"texts": [t for _, t, _ in items], **heard_by}},
+        settings={"quick": args.quick, "smoke": args.smoke, "voice": args.voice, "threads": args.threads,
+                  "asr": "whisper-base int8, beam 5", "data": str(DATA.relative_to(DATA.parents[2]))},
+        argv=argv, mode="smoke" if args.smoke else "quick" if args.quick else "full",
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     size = parser.add_mutually_exclusive_group()
@@ -75,7 +127,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     size.add_argument("--smoke", action="store_true", help="two sentences: does it still run?")
     parser.add_argument("--voice", default="af_heart")
     parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--rescore", type=Path, metavar="RESULT_JSON",
+                        help="score the transcripts saved in a result file again (no synthesis, no ASR)")
     args = parser.parse_args(argv)
+    if args.rescore is not None:
+        saved = json.loads(args.rescore.read_text())
+        figures, settings = saved["figures"], saved["settings"]
+        args.quick, args.smoke, args.voice, args.threads = (settings[k] for k in ("quick", "smoke", "voice", "threads"))
+        by_text = {t: (c, t, refs) for c, t, refs in sentences()}
+        items = [by_text[t] for t in figures["transcripts"]["texts"]]
+        heard = {s: figures["transcripts"][s] for s in SYSTEMS}
+        print(f"wrote {report(items, heard, figures['rtf'], args, argv)}")
+        return 0
 
     from faster_whisper import WhisperModel
 
@@ -83,7 +146,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     from streamvoice.audio import resample
     from streamvoice.config import load_config
     from streamvoice.models import require
-    from streamvoice.textnorm import word_errors
     from streamvoice.tts.g2p import phonemizer_for_voice
     from streamvoice.tts.kokoro_onnx import load_kokoro
     from streamvoice.tts.turn import merge_results
@@ -113,8 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     items = sentences(1 if args.quick else None)[: 2 if args.smoke else None]
     theirs(items[0][1])  # first-run allocation out of the way (ours warmed up at load)
-    errors: dict[str, dict[str, int]] = {s: defaultdict(int) for s in SYSTEMS}
-    words: dict[str, int] = defaultdict(int)
+    heard_by: dict[str, list[str]] = {s: [] for s in SYSTEMS}
     compute = dict.fromkeys(SYSTEMS, 0.0)
     audio_s = dict.fromkeys(SYSTEMS, 0.0)
     for category, text, refs in items:
@@ -126,32 +187,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             segments, _ = asr.transcribe(resample(audio, 24_000, 16_000), language="en", beam_size=5,
                                          condition_on_previous_text=False)
             heard = " ".join(s.text for s in segments).strip()
-            e, n = min((word_errors(ref, heard) for ref in refs), key=lambda pair: pair[0] / max(pair[1], 1))
-            errors[system][category] += e
-            errors[system]["all"] += e
-            if system == SYSTEMS[0]:
-                words[category] += n
-                words["all"] += n
+            heard_by[system].append(heard)
+            e, _ = errors_against(refs, heard)
             line.append(f"{system} {e}")
             if e:
                 print(f"  [{system}] {text!r}\n  {' ' * (len(system) + 2)} heard {heard!r}")
         print(f"{category:13s} {', '.join(line)}  {text[:60]!r}", flush=True)
-
-    categories = [*dict.fromkeys(c for c, _, _ in items), "all"]
-    wer = {s: {c: errors[s][c] / words[c] for c in categories if words[c]} for s in SYSTEMS}
-    rows = [[c, words[c], *(wer[s][c] for s in SYSTEMS)] for c in categories]
-    print_table(f"Round-trip WER, {args.voice} -> whisper-base (beam 5), {len(items)} sentences", rows,
-                ["category", "words", *SYSTEMS])
     rtf = {s: compute[s] / audio_s[s] for s in SYSTEMS if audio_s[s]}
-    print("\nRTF (synthesis s / audio s): " + ", ".join(f"{s} {v:.3f}" for s, v in rtf.items()))
-    path = write_result(
-        "tts_roundtrip",
-        {"wer": {s: wer[s]["all"] for s in SYSTEMS}, "wer_by_category": wer,
-         "errors": {s: dict(errors[s]) for s in SYSTEMS}, "words": dict(words), "sentences": len(items), "rtf": rtf},
-        settings={"quick": args.quick, "smoke": args.smoke, "voice": args.voice, "threads": args.threads,
-                  "asr": "whisper-base int8, beam 5", "data": str(DATA.relative_to(DATA.parents[2]))},
-        argv=argv,
-    )
+    path = report(items, heard_by, rtf, args, argv)
     print(f"wrote {path}")
     return 0
 
