@@ -52,19 +52,23 @@ def sentences(limit_per_category: int | None = None) -> list[tuple[str, str, lis
 
 
 _ORDINAL = re.compile(r"\b(\d+)(st|nd|rd|th)\b")
-_CLOCK = re.compile(r"\b(\d{1,2})\.(\d{2})(?=\s*[ap]\.?\s?m\b)", re.IGNORECASE)
+_CLOCK = re.compile(r"\b\d{1,2}:\d{2}\b")
+_DOTTED_CLOCK = re.compile(r"\b\d{1,2}\.\d{2}\b")
 
 
 def errors_against(refs: list[str], heard: str) -> tuple[int, int]:
-    """Fewest (errors, words) over the references; ordinals ("3rd" / "third") and clock times
-    ("9.30 a.m." / "9:30 a.m.") made alike on both sides first, which ``streamvoice.textnorm``
-    does not do (it reads "3rd" as "three rd" and "9.30" as a decimal)."""
+    """Fewest (errors, words) over the references; ordinals ("3rd" / "third") and the reference's
+    clock times ("9.30" heard for "9:30") made alike on both sides first, which
+    ``streamvoice.textnorm`` does not do (it reads "3rd" as "three rd" and "9.30" as a decimal)."""
     from num2words import num2words
 
     from streamvoice.textnorm import word_errors
 
-    def same(text: str) -> str:
-        text = _CLOCK.sub(r"\1:\2", text)  # whisper writes "9.30 a.m." as often as "9:30 a.m."
+    clocks = {m.group() for ref in refs for m in _CLOCK.finditer(ref)}
+
+    def same(text: str) -> str:  # whisper writes "9.30" as often as "9:30" for the time said
+        text = _DOTTED_CLOCK.sub(lambda m: m.group().replace(".", ":") if m.group().replace(".", ":") in clocks
+                                 else m.group(), text)
         return _ORDINAL.sub(lambda m: str(num2words(int(m.group(1)), to="ordinal")), text)
 
     return min((word_errors(same(ref), same(heard)) for ref in refs), key=lambda pair: pair[0] / max(pair[1], 1))
