@@ -23,7 +23,7 @@ from bench.common import machine_info, results_dir
 # (module, arguments for --quick (None: full run only), arguments for the full run). The smoke pass
 # (CI) runs every module with --smoke: one short input each, so a broken benchmark fails the build.
 BENCHMARKS: tuple[tuple[str, list[str] | None, list[str]], ...] = (
-    ("bench.asr_wer", ["--quick"], ["--no-full-window"]),  # the 30 s window comparison runs in --quick
+    ("bench.asr_wer", ["--quick"], []),
     ("bench.asr_latency", ["--quick"], []),
     ("bench.asr_capacity", ["--quick"], []),
     ("bench.asr_batching", ["--quick"], []),

@@ -62,11 +62,19 @@ class Result:
 
 
 def _lookup(tree: Mapping[str, Any], key: str, missing: str) -> Any:
+    """``"a.b.c"`` through nested dicts; a flat key that itself holds dots (``"wer_stream.vctk"``) works too."""
+    parts = key.split(".")
     value: Any = tree
-    for part in key.split("."):
-        if not isinstance(value, Mapping) or value.get(part) is None:
+    while parts:
+        if not isinstance(value, Mapping):
             raise MissingFigure(missing)
-        value = value[part]
+        for cut in range(len(parts), 0, -1):  # the longest key present at this level
+            name = ".".join(parts[:cut])
+            if value.get(name) is not None:
+                value, parts = value[name], parts[cut:]
+                break
+        else:
+            raise MissingFigure(missing)
     return value
 
 
@@ -116,6 +124,23 @@ def batching_speedups(r: Result) -> str:
     return ", ".join(f"{r.num(f'n{n}.speedup'):.2f}x (N={n})" for n in sizes)
 
 
+def wer_per_folder(r: Result) -> str:
+    """'folder stream % / offline %' for every folder asr_wer scored (its ``words.<folder>`` keys)."""
+    folders = [k.split(".", 1)[1] for k in r.figures if k.startswith("words.")]
+    if not folders:
+        raise MissingFigure("asr_wer: no per-folder figures")
+    return ", ".join(f"{f} {pct(r.num(f'wer_stream.{f}'), 1)} / {pct(r.num(f'wer_offline.{f}'), 1)}"
+                     for f in folders)
+
+
+def ttfa_at(r: Result, rate: str) -> str:
+    """tts_ttfa through the server at one word rate: streamvoice against kokoro-onnx, sentence at a time."""
+    ours, theirs = r.num(f"{rate}.streamvoice_s.p50"), r.num(f"{rate}.kokoro_onnx_s.p50")
+    return (f"streamvoice p50 **{sec(ours)}**, max {sec(r.num(f'{rate}.streamvoice_s.max'))} vs kokoro-onnx "
+            f"sentence at a time p50 {sec(theirs)}, max {sec(r.num(f'{rate}.kokoro_onnx_s.max'))} "
+            f"({ours / theirs:.2f}x)")
+
+
 def float_graph(r: Result) -> str:
     ratio, pairs = r.num("wall_ratio_float_over_int8.p50"), r.num("wall_ratio_float_over_int8.n")
     if ratio >= 1.0:
@@ -148,6 +173,14 @@ ROWS: dict[str, tuple[Row, ...]] = {
         Row(lambda r: "Compute per audio second at instant pacing, one stream (same clips)",
             lambda r: f"{sec(r.num('compute_s_per_audio_s_stream_adaptive'))} streaming vs "
                       f"{sec(r.num('compute_s_per_audio_s_offline'))} offline"),
+        # asr_wer per folder (arms "offline" and "stream"): these rows appear once its full run is rerun
+        Row(lambda r: f"Streaming WER vs offline faster-whisper (beam 5), all English dev speech "
+                      f"({r.num('clips'):.0f} clips and streams, {count(r.num('reference_words'))} words, same model)",
+            lambda r: f"**{pct(r.num('wer_stream'))}** streaming vs **{pct(r.num('wer_offline'))}** offline "
+                      f"(ratio {r.num('ratio_stream_vs_offline'):.2f})"),
+        Row(lambda r: "WER per folder, streaming / offline", wer_per_folder),
+        Row(lambda r: "Compute per audio second, streaming at instant pacing",
+            lambda r: sec(r.num("compute_s_per_audio_s_stream"))),
     ),
     "asr_latency": (
         Row(lambda r: f"Word latency at real time (long-form, {r.num('audio_s'):.0f} s, {r.num('words'):.0f} words)",
@@ -180,11 +213,25 @@ ROWS: dict[str, tuple[Row, ...]] = {
             lambda r: f"**{r.num('rtf'):.2f}** (synthesis time / audio time)"),
         Row(lambda r: "Cancel → synthesis abandoned (in process)",
             lambda r: f"p50 {ms(r.num('cancel_stop_s.p50'))}"),
+        # through `streamvoice serve`, one entry per word rate: these rows appear once its full run is rerun
+        Row(lambda r: f"TTS time to first audio through the server, two-sentence replies at 15 words/s "
+                      f"({r.num('15wps.streamvoice_s.n'):.0f} replies)", lambda r: ttfa_at(r, "15wps")),
+        Row(lambda r: f"Same at 50 words/s ({r.num('50wps.streamvoice_s.n'):.0f} replies)",
+            lambda r: ttfa_at(r, "50wps")),
+        Row(lambda r: "Server start → ready (models loaded and warmed up)",
+            lambda r: sec(r.num("15wps.start_to_ready_s"), 1)),
     ),
     "tts_roundtrip": (
         Row(lambda r: f"TTS round-trip WER ({r.num('texts'):.0f} reference texts → {r.setting('voice')} "
                       "→ whisper-base)",
             lambda r: f"**{pct(r.num('wer'))}** ({r.num('errors'):.0f} / {r.num('words'):.0f} words)"),
+        # streamed vs whole sentences vs kokoro-onnx: these rows appear once its full run is rerun
+        Row(lambda r: f"TTS round-trip WER ({r.num('sentences'):.0f} sentences → {r.setting('voice')} → "
+                      f"whisper-base, beam 5; {count(r.num('words.all'))} words)",
+            lambda r: f"**{pct(r.num('wer.streamed'))}** streamed, {pct(r.num('wer.whole'))} whole sentences, "
+                      f"{pct(r.num('wer.kokoro-onnx'))} kokoro-onnx"),
+        Row(lambda r: "Kokoro real-time factor (synthesis time / audio time)",
+            lambda r: f"**{r.num('rtf.streamed'):.2f}** streamed, {r.num('rtf.kokoro-onnx'):.2f} kokoro-onnx"),
     ),
     "tts_graph": (
         Row(lambda r: "Kokoro int8 graph vs a dequantized float copy", float_graph),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import json
 import sys
@@ -76,14 +77,30 @@ def test_smoke_pass_fails_when_a_benchmark_writes_nothing_or_is_missing(
     assert run_all.main(["--smoke"]) == 1
 
 
-@pytest.mark.parametrize("module_name", [m for m, _, _ in run_all.BENCHMARKS])
-def test_every_benchmark_accepts_smoke(module_name: str, capsys: pytest.CaptureFixture[str]) -> None:
-    """CI runs each with --smoke: a new benchmark without the flag fails here, not in CI's last minutes."""
+class _Parsed(Exception):
+    """Raised instead of running the benchmark once its arguments parsed."""
+
+
+_RUNS = [(module, kind, args) for module, quick, full in run_all.BENCHMARKS
+         for kind, args in (("smoke", run_all.SMOKE_ARGS), ("quick", quick), ("full", full)) if args is not None]
+
+
+@pytest.mark.parametrize(("module_name", "kind", "args"), _RUNS, ids=[f"{m[6:]}-{k}" for m, k, _ in _RUNS])
+def test_every_benchmark_accepts_the_arguments_run_all_gives_it(
+        module_name: str, kind: str, args: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A flag renamed in a benchmark (or a new one without --smoke) fails here, not at the next measurement."""
+    parse = argparse.ArgumentParser.parse_args
+
+    def parse_then_stop(self: argparse.ArgumentParser, *a: object, **k: object) -> argparse.Namespace:
+        raise _Parsed(parse(self, *a, **k))  # type: ignore[arg-type]
+
+    monkeypatch.setattr(argparse.ArgumentParser, "parse_args", parse_then_stop)
     module = importlib.import_module(module_name)
-    with pytest.raises(SystemExit) as exc:
-        module.main(["--help"])
-    assert exc.value.code == 0
-    assert "--smoke" in capsys.readouterr().out
+    with pytest.raises(_Parsed) as parsed:
+        module.main(list(args))
+    namespace = parsed.value.args[0]
+    if kind != "full":
+        assert getattr(namespace, kind) is True
 
 
 def test_smoke_pass_fails_when_a_benchmark_writes_outside_its_folder(

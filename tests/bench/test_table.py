@@ -90,3 +90,18 @@ def test_readme_without_markers_is_an_error(tmp_path: Path) -> None:
     readme = tmp_path / "README.md"
     readme.write_text("no table here\n")
     assert table.main(["--results", str(tmp_path), "--readme", str(readme), "--check"]) == 2
+
+
+def test_figures_are_read_by_nested_or_flat_dotted_keys(tmp_path: Path) -> None:
+    figures = {"wer_stream": 0.05, "wer_offline": 0.04, "ratio_stream_vs_offline": 1.25, "clips": 10,
+               "reference_words": 2000, "wer_stream.vctk": 0.1, "wer_offline.vctk": 0.08, "words.vctk": 500,
+               "nested": {"a.b": {"c": 2}}}
+    result = table.Result("asr_wer", {"figures": figures})
+    assert result.num("wer_stream.vctk") == 0.1 and result.num("wer_stream") == 0.05
+    assert result.num("nested.a.b.c") == 2.0
+    with pytest.raises(table.MissingFigure):
+        result.num("nested.a")  # a dict, not a number
+    _write(tmp_path, "asr_wer", figures)
+    rows = dict((what, figure) for what, figure, _ in table.table_rows(table.load_results(tmp_path)))
+    assert rows["WER per folder, streaming / offline"] == "vctk 10.0 % / 8.0 %"
+    assert "**5.00 %** streaming vs **4.00 %** offline (ratio 1.25)" in rows.values()
