@@ -8,7 +8,8 @@ The figures in README are quoted from the JSON, never typed by hand, so the two 
 
 Each row reads its figures by key from one benchmark's JSON. A row whose figure is missing (the
 benchmark was not run, or its JSON no longer has that key) is left out of the table, with a note
-on stderr, instead of failing: benchmarks change, and their rows follow when they are rerun.
+on stderr, instead of failing: benchmarks change, and their rows follow when they are rerun. A row
+that breaks on a figure of another type is left out too, but ``--check`` then fails.
 
 To add a figure: add one ``Row`` to that benchmark's tuple in ``ROWS`` (``what`` and ``figure``
 are functions of the benchmark's ``Result``; read keys with ``r.num("a.b")``, ``r["a.b"]``,
@@ -32,6 +33,7 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 START = "<!-- perf-table:start -->"
 END = "<!-- perf-table:end -->"
 HEADER = "| what | figure | command |\n|---|---|---|"
+BROKEN = "failed (fix the row in bench/table.py)"
 
 
 class MissingFigure(KeyError):
@@ -300,6 +302,8 @@ def table_rows(results: Mapping[str, Result], notes: list[str] | None = None) ->
                 rows.append((row.what(result), row.figure(result), result.command))
             except MissingFigure as exc:
                 _note(notes, f"{name} row {i} left out: {exc.args[0]}")
+            except (TypeError, ValueError, ZeroDivisionError) as exc:  # a figure's type changed under the row
+                _note(notes, f"{name} row {i} {BROKEN}: {type(exc).__name__}: {exc}")
     return rows
 
 
@@ -344,9 +348,10 @@ def main(argv: list[str] | None = None) -> int:
     table = generate(args.results, notes)
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
+    broken = any(BROKEN in note for note in notes)  # left out too, but --check must not pass over it
     if not (args.write or args.check):
         print(table)
-        return 0
+        return 1 if broken else 0
     text = args.readme.read_text(encoding="utf-8")
     try:
         current = split_readme(text)[1].strip()
@@ -354,20 +359,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {args.readme}: {exc}", file=sys.stderr)
         return 2
     if args.check:
-        if current == table:
+        if current == table and not broken:
             print(f"{args.readme.name}: Performance table matches {args.results}")
             return 0
         sys.stdout.writelines(difflib.unified_diff((current + "\n").splitlines(True), (table + "\n").splitlines(True),
                                                    f"{args.readme.name} (now)", "from the JSON"))
         print(f"\n{args.readme.name}'s Performance table differs from {args.results}: "
-              "run `python -m bench.table --write`", file=sys.stderr)
+              "run `python -m bench.table --write`" + (" (and fix the failed rows)" if broken else ""), file=sys.stderr)
         return 1
     if current != table:
         args.readme.write_text(replace_table(text, table), encoding="utf-8")
         print(f"rewrote the Performance table in {args.readme}")
     else:
         print(f"{args.readme.name}: Performance table already up to date")
-    return 0
+    return 1 if broken else 0
 
 
 if __name__ == "__main__":

@@ -105,3 +105,15 @@ def test_figures_are_read_by_nested_or_flat_dotted_keys(tmp_path: Path) -> None:
     rows = dict((what, figure) for what, figure, _ in table.table_rows(table.load_results(tmp_path)))
     assert rows["WER per folder, streaming / offline"] == "vctk 10.0 % / 8.0 %"
     assert "**5.00 %** streaming vs **4.00 %** offline (ratio 1.25)" in rows.values()
+
+
+def test_a_row_that_breaks_is_left_out_but_check_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _write(tmp_path, "asr_capacity", {"capacity": {"sequential": 3, "batched": 2}},
+           settings={"max_lag_s": "2 s", "max_batch": 8})  # a setting that became text: ':g' cannot format it
+    notes: list[str] = []
+    assert table.table_rows(table.load_results(tmp_path), notes) == []
+    assert any(table.BROKEN in n for n in notes)
+    readme = tmp_path / "README.md"
+    readme.write_text(f"{table.START}\n{table.HEADER}\n{table.END}\n")
+    assert table.main(["--results", str(tmp_path), "--readme", str(readme), "--check"]) == 1
+    assert "fix the row" in capsys.readouterr().err
