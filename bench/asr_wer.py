@@ -197,7 +197,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         figures[f"repeats.{Path(name).stem}"] = {"word": word, "reference": times, **kept}
     figures.update({"clips": len(clips), "reference_words": total_words, "audio_s": round(audio_s, 1)})
     settings = {"model": args.model, "offline_beam_size": 5, "stream_beam_size": config.asr.beam_size,
-                "final_beam_size": options.final_beam_size, "language": options.language,
+                "language": options.language, "commit_margin_ms": options.commit_margin_ms,
                 "partial_interval_ms": options.partial_interval_ms, "window_s": options.window_s,
                 "vad_aggressiveness": options.vad_aggressiveness}
     mode = "quick" if args.folders and run_mode(argv) == "full" else run_mode(argv)  # a subset is no full run

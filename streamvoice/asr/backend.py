@@ -31,7 +31,6 @@ class DecodeRequest:
     detect_language: bool = False  # with ``language`` given: detect too if the decode was unsure (a switch?)
     quick_detection: bool = False  # with ``language`` None: detect on the shortened window (display only)
     languages: tuple[str, ...] = ()  # detection chooses among these only (empty: any)
-    beam_size: int = 0  # 0: the backend's default
 
 
 @dataclass(frozen=True, slots=True)

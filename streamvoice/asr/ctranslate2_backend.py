@@ -189,7 +189,7 @@ class CTranslate2Backend:
         return self._tokenizers[key]
 
     def _generate(self, r: DecodeRequest, window: _Window, language: str) -> Segment | None:
-        """Decode with Whisper's fallback ladder: greedy (or the request's beam) on the window as
+        """Decode with Whisper's fallback ladder: beam search (``asr.beam_size``) on the window as
         encoded; if that loops or guesses, the same at the full 30 s width (shortened windows
         are what makes base loop at the end of the audio); then hotter temperatures."""
         task = r.task if self.multilingual else "transcribe"
@@ -200,7 +200,7 @@ class CTranslate2Backend:
         prefix = tok.encode(" " + r.prefix.strip()) if r.prefix.strip() else []
         prompt += [*tok.sot_sequence, tok.no_timestamps, *prefix]
         max_length = min(448, len(prompt) + _max_new_tokens(len(r.audio) / 16000.0))
-        beam = r.beam_size or self.beam_size
+        beam = self.beam_size
         ladder = [(0.0, False)] + ([] if window.full else [(0.0, True)])
         ladder += [(t, True) for t in fallback.temperatures(r.kind)]
         tried: list[tuple[fallback.Attempt, list[int], tuple[Word, ...]]] = []

@@ -26,7 +26,6 @@ class StreamOptions:
     overlap_s: float = 1.0  # audio before the committed end kept when the window slides
     hangover_ms: int = 200  # audio kept after the last voiced frame so word ends are not cut
     preroll_ms: int = 200  # audio kept before the first voiced frame so word starts are not cut
-    final_beam_size: int = 1  # beam width of the decode that finalises an utterance
     commit_margin_ms: int = 500  # a word is committed only once this much audio follows it
 
     def __post_init__(self) -> None:
@@ -53,8 +52,6 @@ class StreamOptions:
         codes = tuple(dict.fromkeys(c.strip().lower() for c in self.languages))
         if any(not (2 <= len(c) <= 3 and c.isalpha()) for c in codes):
             raise ValueError(f"languages must be ISO codes such as 'en', got {list(self.languages)!r}")
-        if self.final_beam_size < 1:
-            raise ValueError(f"final_beam_size must be at least 1, got {self.final_beam_size}")
         object.__setattr__(self, "languages", codes if self.multilingual else ())
 
     @classmethod
@@ -71,7 +68,6 @@ class StreamOptions:
             "vad_frame_ms": asr_config.vad_frame_ms,
             "lock_language": asr_config.lock_language,
             "languages": tuple(asr_config.languages),
-            "final_beam_size": asr_config.final_beam_size,
             "hangover_ms": asr_config.hangover_ms,
         }
         known = {f.name for f in fields(cls)}

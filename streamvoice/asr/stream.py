@@ -10,7 +10,7 @@ consecutive hypotheses agree on. Each decode is prompted with the text before it
 finals of the session, committed words) and forced to start with the committed words inside it,
 so it only adds words after them. When the window outgrows ``window_s`` it slides to just before
 the last committed word (``overlap_s``). The final decode at the utterance end (the speech plus
-``hangover_ms``, optionally a wider beam) commits everything. The language comes from the
+``hangover_ms``) commits everything; what it adds after the speech ended is dropped. The language comes from the
 session's :class:`~streamvoice.asr.language.LanguagePolicy`; until it is settled nothing is
 committed. At most one decode per stream is in flight; finals go before partials.
 """
@@ -286,7 +286,6 @@ class RecognizerStream:
         inside = next((i for i, w in enumerate(committed) if w.end_s > start + 0.05), len(committed))
         prompt = " ".join(filter(None, [self._context, join_words(committed[:inside])]))[-_PROMPT_CHARS:]
         u.decoded_until_s = max(u.decoded_until_s, end_s)
-        is_final = kind == "final"
         detection = self._language.detection(kind, end_s - start)
         return DecodeRequest(
             audio=self._buf.slice(start, end_s),
@@ -295,14 +294,13 @@ class RecognizerStream:
             language=None if detection in ("quick", "full") else self._language.decode_language(),
             task=self.options.task,
             word_timestamps=True,
-            kind="final" if is_final else "partial",
+            kind="final" if kind == "final" else "partial",
             stream_id=self.stream_id,
             utterance=u.id,
             prefix=join_words(committed[inside:]),
             detect_language=detection == "check",
             quick_detection=detection == "quick",
             languages=self.options.languages,
-            beam_size=self.options.final_beam_size if is_final else 0,
         )
 
     def _learn_language(self, u: _Utterance, request: DecodeRequest, result: DecodeResult) -> None:
