@@ -28,7 +28,7 @@ class DecodeRequest:
     stream_id: str = ""  # who asked (for fairness); set by the owner
     utterance: int = 0
     prefix: str = ""  # committed words heard in this window: forced as the transcript's start
-    detect_language: bool = False  # with ``language`` given: detect too if the decode was unsure (a switch?)
+    detect_language: bool = False  # with ``language`` given: report another language only if a full detection says so
     quick_detection: bool = False  # with ``language`` None: detect on the shortened window (display only)
     languages: tuple[str, ...] = ()  # detection chooses among these only (empty: any)
 

@@ -25,6 +25,7 @@ import numpy as np
 from streamvoice.asr import fallback
 from streamvoice.asr.backend import DecodeRequest, DecodeResult, Segment
 from streamvoice.asr.events import Word
+from streamvoice.asr.language import SCREEN_PROBABILITY
 from streamvoice.config import AsrConfig
 from streamvoice.models.errors import ModelError
 
@@ -121,16 +122,24 @@ class CTranslate2Backend:
             if detect[i]:
                 lang, prob = restricted(self._ct2.detect_language(encoded[i])[0], r.languages)
             window = _Window(mels[i], frames[i], encoded[i], full[i])
-            seg = self._generate(r, window, lang)
-            if r.detect_language and r.language is not None and self.multilingual and seg is not None \
-                    and seg.avg_logprob < fallback.UNSURE_LOGPROB:
-                # an unsure decode in the held language: is it another language? (full width)
-                lang, prob = restricted(self._ct2.detect_language(self._full(window))[0], r.languages)
+            if r.detect_language and r.language is not None and self.multilingual:
+                lang, prob = self._check_language(r, window)
+            seg = self._generate(r, window, r.language or lang)
             results.append(DecodeResult(segments=(seg,) if seg else (), language=lang,
                                         language_probability=prob, compute_s=0.0))
         elapsed = time.perf_counter() - started
         return [DecodeResult(x.segments, x.language, x.language_probability, elapsed / len(results))
                 for x in results]
+
+    def _check_language(self, r: DecodeRequest, window: _Window) -> tuple[str, float]:
+        """Is this window in another language than the held one? A quick detection on the window
+        as encoded screens (one decoder step); only a disagreement pays for the full-width
+        detection that confirms it. Returns the held language (p 1.0) when nothing is confirmed."""
+        assert r.language is not None  # only checks a held language
+        quick, p = restricted(self._ct2.detect_language(window.encoded)[0], r.languages)
+        if quick == r.language or p < SCREEN_PROBABILITY:
+            return r.language, 1.0
+        return restricted(self._ct2.detect_language(self._full(window))[0], r.languages)
 
     def _encode(self, mels: list[np.ndarray], frames: list[int], width: int) -> Any:
         import ctranslate2

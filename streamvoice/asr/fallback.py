@@ -18,7 +18,6 @@ from dataclasses import dataclass, replace
 MAX_COMPRESSION_RATIO = 2.4  # above: the text repeats itself (a loop)
 MIN_AVG_LOGPROB = -1.0  # below: the model was guessing
 NO_SPEECH_PROB = 0.6  # above (with a low logprob): silence, and no fallback can help
-UNSURE_LOGPROB = -0.8  # a decode in the held language this unsure is worth a language check
 COLLAPSED_S = 0.02  # a word aligned to less than this took no audio: the decoder ran past the speech
 MAX_COLLAPSED_WORDS = 2  # more collapsed words than this: the decode looped at the end of its audio
 FINAL_TEMPERATURES = (0.2, 0.5, 0.8)  # tried in order after a failed temperature-0 decode

@@ -4,14 +4,15 @@ Whisper's language detection on half a second of accented English says Welsh, Ko
 often enough to ruin a transcript, and a language chosen per window flips mid-sentence. So:
 
 - a fixed ``language`` is used as given;
-- ``auto`` detects on every decode until one detection over at least ``settle_s`` of audio is
-  at least ``settle_probability`` sure, then the session holds that language. Until then no word
-  is committed (partials show the hypothesis as unstable), so words of a wrong guess are never
-  promised. Only a *full* detection (on Whisper's 30 s encoder width, which costs a wider encode)
-  can settle; shorter partial windows get a quick detection for display, and a full one is
-  tried at most once per second of new audio;
+- ``auto`` detects on every decode until one detection over at least ``settle_s`` of audio and
+  ``settle_words`` words is at least ``settle_probability`` sure, then the session holds that
+  language. Until then no word is committed (partials show the hypothesis as unstable), so words
+  of a wrong guess are never promised. Only a *full* detection (on Whisper's 30 s encoder
+  width, which costs a wider encode) can settle; shorter partial windows get a quick detection
+  for display, and a full one is tried at most once per second of new audio;
 - a held language switches only when a final decode over at least ``switch_s`` of audio detects
-  another language with ``switch_probability`` or more, and then from the next utterance on:
+  another language with ``switch_probability`` or more (the backend screens with a quick detection
+  and confirms a disagreement with a full one), and then from the next utterance on:
   never in the middle of an utterance whose words are committed. ``lock`` forbids switching;
 - ``languages`` restricts every detection to a set (probabilities renormalised over it).
 
@@ -22,6 +23,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+SCREEN_PROBABILITY = 0.8  # a backend's quick detection of another language this sure is worth confirming
+
 
 @dataclass(frozen=True, slots=True)
 class LanguageRules:
@@ -30,6 +33,7 @@ class LanguageRules:
     lock: bool = False  # once settled, never switch
     settle_s: float = 2.5  # audio a detection needs before it may settle the session language
     settle_probability: float = 0.75  # and how sure it must be (among ``languages``)
+    settle_words: int = 4  # and how many words it heard (a window of noise before "Fue" said English)
     switch_s: float = 3.0  # audio a final's detection needs to switch a settled language
     switch_probability: float = 0.95  # and how sure
 
@@ -72,12 +76,15 @@ class LanguagePolicy:
         """A new utterance starts: its window is short again."""
         self._last_full_s = 0.0
 
-    def observe(self, detected: str, probability: float, audio_s: float, kind: str, reliable: bool = True) -> None:
-        """Learn from a decode's detection (call only when detection ran; quick ones are not reliable)."""
+    def observe(self, detected: str, probability: float, audio_s: float, kind: str, reliable: bool = True,
+                words: int = 0) -> None:
+        """Learn from a decode's detection (call only when detection ran; quick ones are not reliable).
+        ``words``: how many words the decode heard."""
         if self.rules.fixed or not reliable:
             return
         if not self.settled:  # short utterances are decoded in their own detected language meanwhile
-            if audio_s >= self.rules.settle_s and probability >= self.rules.settle_probability:
+            enough = audio_s >= self.rules.settle_s and words >= self.rules.settle_words
+            if enough and probability >= self.rules.settle_probability:
                 self.language, self.probability = detected, probability
             return
         if (

@@ -306,8 +306,9 @@ class RecognizerStream:
     def _learn_language(self, u: _Utterance, request: DecodeRequest, result: DecodeResult) -> None:
         if request.language is None or request.detect_language:
             audio_s = len(request.audio) / SAMPLE_RATE
+            heard = sum(len(seg.words) for seg in result.segments)
             self._language.observe(result.language, result.language_probability, audio_s, request.kind,
-                                   reliable=not request.quick_detection)
+                                   reliable=not request.quick_detection, words=heard)
         if request.language is None:  # decoded in the language just detected
             u.language, u.language_probability = result.language, result.language_probability
         else:

@@ -14,7 +14,9 @@ def test_short_or_unsure_detections_do_not_settle_the_session() -> None:
     assert not policy.settled
     policy.observe("bn", 0.66, audio_s=1.9, kind="final")  # a short final decides nothing either
     assert not policy.settled
-    policy.observe("en", 0.88, audio_s=3.0, kind="partial")
+    policy.observe("en", 0.88, audio_s=3.0, kind="partial", words=1)  # noise and one word: not enough speech
+    assert not policy.settled
+    policy.observe("en", 0.88, audio_s=3.0, kind="partial", words=6)
     assert policy.settled and policy.decode_language() == "en"
 
 
@@ -32,7 +34,7 @@ def test_full_detections_are_rationed_and_quick_ones_never_settle() -> None:
 
 def test_a_held_language_switches_only_on_a_long_confident_final() -> None:
     policy = LanguagePolicy(LanguageRules())
-    policy.observe("en", 0.99, audio_s=4.0, kind="partial")
+    policy.observe("en", 0.99, audio_s=4.0, kind="partial", words=8)
     assert policy.detection("partial", 10.0) == "none" and policy.detection("final", 2.0) == "none"
     assert policy.detection("final", 5.0) == "check"
     policy.observe("es", 0.99, audio_s=2.0, kind="final")  # too short
@@ -45,7 +47,7 @@ def test_a_held_language_switches_only_on_a_long_confident_final() -> None:
 
 def test_lock_and_fixed_never_switch() -> None:
     locked = LanguagePolicy(LanguageRules(lock=True))
-    locked.observe("en", 0.95, audio_s=3.0, kind="partial")
+    locked.observe("en", 0.95, audio_s=3.0, kind="partial", words=8)
     assert locked.detection("final", 10.0) == "none"
     locked.observe("es", 0.99, audio_s=10.0, kind="final")
     assert locked.decode_language() == "en"
