@@ -245,9 +245,19 @@ def _roman(m: re.Match[str]) -> str:
         return m.group()
     if name in _CARDINAL_BEFORE:
         return f"{name} {_words(_roman_value(numeral))}"
-    if name in _REGNAL or len(numeral) > 1:
+    if len(numeral) > 1 or (name in _REGNAL and (numeral != "I" or _regnal_i(m))):
         return f"{name} the {_words(_roman_value(numeral), 'ordinal')}"
     return m.group()
+
+
+def _regnal_i(m: re.Match[str]) -> bool:
+    """"Elizabeth I ruled", "Henry I." but not "then Paul I think": after I, a pronoun's verbs are likely."""
+    rest = m.string[m.end():].lstrip()
+    nxt = rest.split(" ", 1)[0].strip(".,;:!?\"'’”)").lower()
+    return not rest or not rest[0].isalpha() or nxt in _AFTER_REGNAL_I
+
+
+_AFTER_REGNAL_I = _set("of and or was had ruled reigned died became who whose married built founded")
 
 
 # -- abbreviations --------------------------------------------------------------------------------
@@ -317,7 +327,20 @@ def _year_match(m: re.Match[str]) -> str:
     return _year(int(m.group(1))) + (" " + " ".join(era.split()) if era else "")
 
 
+_PHONE = re.compile(r"(?<![\w.-])(?:\(?(\d{3})\)?[-. ])?(\d{3})-(\d{4})(?![\w-])")
+
+
+def _digits(group: str) -> str:
+    return " ".join("oh" if d == "0" else _words(int(d)) for d in group)
+
+
+def _phone(m: re.Match[str]) -> str:
+    """555-1234, (212) 555-1234: digit by digit, in groups, as people read phone numbers."""
+    return ", ".join(_digits(g) for g in m.groups() if g)
+
+
 def _numbers(text: str) -> str:
+    text = _PHONE.sub(_phone, text)
     text = _DECADE.sub(_decade, text)
     text = _YEAR.sub(_year_match, text)
     text = _RANGE.sub(lambda m: f"{_number(m.group(1))} to {_number(m.group(2))}", text)

@@ -44,6 +44,9 @@ CASES = [
     ("roman", "Henry VIII and Louis XIV.", "Henry the eighth and Louis the fourteenth."),
     ("roman", "After World War II, Elizabeth I was gone.", "After World War two, Elizabeth the first was gone."),
     ("roman", "When I was young, I said it.", "When I was young, I said it."),
+    ("roman", "Then Paul I think left.", "Then Paul I think left."),
+    ("number", "Call 555-1234 or (212) 555-0199.",
+     "Call five five five, one two three four or two one two, five five five, oh one nine nine."),
     # abbreviations
     ("abbrev", "Dr. Smith lives on Main St. near St. Paul.", "Doctor Smith lives on Main Street near Saint Paul."),
     ("abbrev", "Ask Mr. Jones, Jr. or Mrs. Lee.", "Ask Mister Jones, Junior or Missus Lee."),
