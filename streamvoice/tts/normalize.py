@@ -6,7 +6,8 @@ pause, "March 5" as "five" and "https://" letter by letter. Each rule below rewr
 written form into words; rules run in a fixed order (URLs before numbers, currency before plain
 numbers, capitals last). Numbers become words through num2words. Whether an all-capital word is
 an English word or an acronym is decided with a word list (misaki's gold and silver lexicons by
-default, injectable for tests). Pure: no I/O beyond reading that word list once.
+default, injectable for tests). Digits become words in :mod:`streamvoice.tts.spoken_numbers`.
+Pure: no I/O beyond reading that word list once.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from num2words import num2words
+from streamvoice.tts import spoken_numbers as spoken
+from streamvoice.tts.spoken_numbers import number, word_set, words
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,36 +66,6 @@ def misaki_words(british: bool = False) -> WordList:
     return WordList(words, acronyms, spelled)
 
 
-# -- number words --------------------------------------------------------------------------------
-
-def _words(value: int | float | str, to: str = "cardinal") -> str:
-    """num2words without its commas (a comma makes Kokoro pause inside a number)."""
-    return str(num2words(value, to=to)).replace(",", "")
-
-
-def _number(text: str) -> str:
-    """"1,234" -> one thousand two hundred and thirty-four; "3.14" -> three point one four."""
-    plain = text.replace(",", "")
-    negative = plain.startswith("-")
-    plain = plain.lstrip("-")
-    if "." in plain:
-        whole, frac = plain.split(".", 1)
-        out = _words(int(whole or "0")) + " point " + " ".join(_words(int(d)) for d in frac)
-    else:
-        out = _words(int(plain))
-    return ("minus " if negative else "") + out
-
-
-def _year(value: int) -> str:
-    return _words(value, "year")
-
-
-def _set(words: str) -> frozenset[str]:
-    return frozenset(words.split())
-
-
-_NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
-
 # -- URLs and e-mail -----------------------------------------------------------------------------
 
 _URL = re.compile(r"\b(?:https?://|www\.)[^\s<>\"]*[^\s<>\".,;:!?)\]]", re.IGNORECASE)
@@ -106,7 +78,7 @@ def _spell_address(text: str) -> str:
     for symbol, word in ((".", " dot "), ("/", " slash "), ("@", " at "), ("-", " dash "), ("_", " underscore "),
                          ("?", " question mark "), ("=", " equals "), ("&", " and "), ("+", " plus ")):
         out = out.replace(symbol, word)
-    return " ".join(_number(w) if w.isdigit() else w for w in out.split())
+    return " ".join(number(w) if w.isdigit() else w for w in out.split())
 
 
 def _addresses(text: str) -> str:
@@ -114,115 +86,16 @@ def _addresses(text: str) -> str:
     return _URL.sub(lambda m: _spell_address(m.group()), text)
 
 
-# -- times and dates -----------------------------------------------------------------------------
-
-_TIME = re.compile(r"\b([01]?\d|2[0-3]):([0-5]\d)(?::[0-5]\d)?(?:\s*([AaPp])\.?\s?[Mm]\b\.?)?")
-_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December"]
-_MONTH_ABBR = {m[:3]: m for m in _MONTHS} | {"Sept": "September"}
-_MONTH = r"(January|February|March|April|May|June|July|August|September|October|November|December|" \
-         r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec)\.?"
-_MONTH_DAY = re.compile(_MONTH + r"\s+([12]?\d|3[01])(?:st|nd|rd|th)?\b(?:,?\s+(\d{4})\b)?")
-_DAY_MONTH = re.compile(r"\b([12]?\d|3[01])(?:st|nd|rd|th)?\s+(?:of\s+)?" + _MONTH + r"(?:,?\s+(\d{4})\b)?")
-_ISO_DATE = re.compile(r"\b(\d{4})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])\b")
-_US_DATE = re.compile(r"\b(0?[1-9]|1[0-2])/(0?[1-9]|[12]\d|3[01])/(\d{4})\b")
-
-
-def _time(m: re.Match[str]) -> str:
-    hour, minute, half = int(m.group(1)), int(m.group(2)), m.group(3)
-    suffix = f" {half.upper()}.M." if half else ""
-    if minute == 0:
-        return _words(hour) + (suffix or " o'clock")
-    spoken = _words(minute) if minute >= 10 else "oh " + _words(minute)
-    return f"{_words(hour)} {spoken}{suffix}"
-
-
-def _month(name: str) -> str:
-    return _MONTH_ABBR.get(name.rstrip("."), name.rstrip("."))
-
-
-def _date(month: str, day: int, year: str | None) -> str:
-    return f"{_month(month)} {_words(day, 'ordinal')}" + (f", {_year(int(year))}" if year else "")
-
-
-def _dates(text: str) -> str:
-    text = _ISO_DATE.sub(lambda m: _date(_MONTHS[int(m.group(2)) - 1], int(m.group(3)), m.group(1)), text)
-    text = _US_DATE.sub(lambda m: _date(_MONTHS[int(m.group(1)) - 1], int(m.group(2)), m.group(3)), text)
-    text = _MONTH_DAY.sub(lambda m: _date(m.group(1), int(m.group(2)), m.group(3)), text)
-    return _DAY_MONTH.sub(
-        lambda m: f"the {_words(int(m.group(1)), 'ordinal')} of {_month(m.group(2))}"
-        + (f", {_year(int(m.group(3)))}" if m.group(3) else ""),
-        text,
-    )
-
-
-# -- money, percentages, units, ordinals ---------------------------------------------------------
-
-_CURRENCY = {"$": ("dollar", "dollars", "cent", "cents"), "£": ("pound", "pounds", "penny", "pence"),
-             "€": ("euro", "euros", "cent", "cents"), "¥": ("yen", "yen", "", "")}
-_SCALES = {"k": "thousand", "thousand": "thousand", "m": "million", "mn": "million", "million": "million",
-           "b": "billion", "bn": "billion", "billion": "billion", "trillion": "trillion", "t": "trillion"}
-_MONEY = re.compile(r"([$£€¥])\s?(" + _NUM + r")(?:\s?(thousand|million|billion|trillion|[kKmMbBtT]n?)\b)?")
-
-
-def _money(m: re.Match[str]) -> str:
-    one, many, sub_one, sub_many = _CURRENCY[m.group(1)]
-    amount, scale = m.group(2).replace(",", ""), m.group(3)
-    if scale:
-        return f"{_number(amount)} {_SCALES[scale.lower()]} {many}"
-    whole_s, _, frac = amount.partition(".")
-    whole = int(whole_s or "0")
-    cents = int((frac + "0")[:2]) if frac and len(frac) <= 2 and sub_one else None
-    if frac and cents is None:  # $1.005 or yen with decimals: read the number as written
-        return f"{_number(amount)} {many}"
-    parts = []
-    if whole or not cents:
-        parts.append(f"{_words(whole)} {one if whole == 1 else many}")
-    if cents:
-        parts.append(f"{_words(cents)} {sub_one if cents == 1 else sub_many}")
-    return " and ".join(parts)
-
-
-_PERCENT = re.compile(r"(?<![\w.])(-?(?:" + _NUM + r"))\s?%")
-_UNITS: dict[str, tuple[str, str]] = {
-    "km": ("kilometer", "kilometers"), "m": ("meter", "meters"), "cm": ("centimeter", "centimeters"),
-    "mm": ("millimeter", "millimeters"), "kg": ("kilogram", "kilograms"), "g": ("gram", "grams"),
-    "mg": ("milligram", "milligrams"), "lb": ("pound", "pounds"), "lbs": ("pound", "pounds"),
-    "oz": ("ounce", "ounces"), "mi": ("mile", "miles"), "ft": ("foot", "feet"),
-    "mph": ("mile per hour", "miles per hour"), "km/h": ("kilometer per hour", "kilometers per hour"),
-    "kph": ("kilometer per hour", "kilometers per hour"), "°C": ("degree Celsius", "degrees Celsius"),
-    "°F": ("degree Fahrenheit", "degrees Fahrenheit"), "°": ("degree", "degrees"),
-    "GB": ("gigabyte", "gigabytes"), "MB": ("megabyte", "megabytes"), "KB": ("kilobyte", "kilobytes"),
-    "TB": ("terabyte", "terabytes"), "GHz": ("gigahertz", "gigahertz"), "MHz": ("megahertz", "megahertz"),
-    "kHz": ("kilohertz", "kilohertz"), "Hz": ("hertz", "hertz"), "ms": ("millisecond", "milliseconds"),
-    "sec": ("second", "seconds"), "min": ("minute", "minutes"), "hr": ("hour", "hours"),
-    "hrs": ("hour", "hours"), "kW": ("kilowatt", "kilowatts"), "kWh": ("kilowatt hour", "kilowatt hours"),
-    "W": ("watt", "watts"), "V": ("volt", "volts"), "mAh": ("milliamp hour", "milliamp hours"),
-    "L": ("liter", "liters"), "ml": ("milliliter", "milliliters"), "mL": ("milliliter", "milliliters"),
-}
-_UNIT = re.compile(
-    r"(?<![\w.])(-?(?:" + _NUM + r"))\s?("
-    + "|".join(re.escape(u) for u in sorted(_UNITS, key=len, reverse=True))
-    + r")(?![\w/])"
-)
-_ORDINAL = re.compile(r"\b(\d+)(st|nd|rd|th)\b")
-
-
-def _unit(m: re.Match[str]) -> str:
-    one, many = _UNITS[m.group(2)]
-    return f"{_number(m.group(1))} {one if m.group(1) in ('1', '-1') else many}"
-
-
 # -- Roman numerals after names ------------------------------------------------------------------
 
-_REGNAL = _set(
+_REGNAL = word_set(
     "Henry Edward George William Richard Charles James John Louis Elizabeth Mary Anne Victoria Philip "
     "Peter Catherine Frederick Alexander Nicholas Paul Pius Leo Benedict Gregory Innocent Clement "
     "Urban Boniface Ramesses Ptolemy Napoleon Ludwig Otto Gustav Carl Christian Olaf Harald Haakon "
     "Juan Felipe Alfonso Ferdinand Francis Joseph Constantine Justinian Wilhelm Frederik Rama Selim "
     "Mehmed Murad Ivan Vasily"
 )
-_CARDINAL_BEFORE = _set(
+_CARDINAL_BEFORE = word_set(
     "War Part Chapter Episode Phase Volume Act Book Type Class Level Stage Grade Title Article "
     "Section Apollo Gemini Vatican Rocky"
 )
@@ -244,9 +117,9 @@ def _roman(m: re.Match[str]) -> str:
     if not numeral:
         return m.group()
     if name in _CARDINAL_BEFORE:
-        return f"{name} {_words(_roman_value(numeral))}"
+        return f"{name} {words(_roman_value(numeral))}"
     if len(numeral) > 1 or (name in _REGNAL and (numeral != "I" or _regnal_i(m))):
-        return f"{name} the {_words(_roman_value(numeral), 'ordinal')}"
+        return f"{name} the {words(_roman_value(numeral), 'ordinal')}"
     return m.group()
 
 
@@ -257,7 +130,7 @@ def _regnal_i(m: re.Match[str]) -> bool:
     return not rest or not rest[0].isalpha() or nxt in _AFTER_REGNAL_I
 
 
-_AFTER_REGNAL_I = _set("of and or was had ruled reigned died became who whose married built founded")
+_AFTER_REGNAL_I = word_set("of and or was had ruled reigned died became who whose married built founded")
 
 
 # -- abbreviations --------------------------------------------------------------------------------
@@ -298,53 +171,6 @@ def _abbreviations(text: str) -> str:
     text = _TITLE.sub(lambda m: _TITLES[m.group(1)], text)
     text = _DR_ST.sub(_dr_st, text)
     return _SUFFIX.sub(lambda m: " " + _AFTER_NAME[m.group(1)] + _ends_sentence(m), text)
-
-
-# -- years and plain numbers ---------------------------------------------------------------------
-
-_DECADE = re.compile(r"\b(1[1-9]\d0|20[0-9]0)['’]?s\b")
-_YEAR = re.compile(r"\b(1[1-9]\d\d|20\d\d)\b(?![.,]\d)(\s+(?:BC|AD|BCE|CE)\b)?(?=(\s+[a-z]+)?)")
-_NOT_COUNTED = _set(
-    "the a an and or but we i he she they it you was were is are when as to in on at for with after "
-    "before that which had has have will would saw"
-)
-_RANGE = re.compile(r"(?<![\w.,])(\d+(?:\.\d+)?)\s?[-–]\s?(\d+(?:\.\d+)?)(?![\w.]|,\d)")
-_PLAIN = re.compile(r"(?<![\w.])(?:(?<=\s)-|^-)?(?:" + _NUM + r")(?![\w])")
-
-
-def _decade(m: re.Match[str]) -> str:
-    spoken = _year(int(m.group(1)))
-    if spoken.endswith("y"):
-        return spoken[:-1] + "ies"
-    return spoken + ("s" if not spoken.endswith("s") else "es")
-
-
-def _year_match(m: re.Match[str]) -> str:
-    next_word = (m.group(3) or "").strip()
-    if next_word and next_word not in _NOT_COUNTED:  # "2000 people": a count, not a year
-        return m.group()
-    era = m.group(2) or ""
-    return _year(int(m.group(1))) + (" " + " ".join(era.split()) if era else "")
-
-
-_PHONE = re.compile(r"(?<![\w.-])(?:\(?(\d{3})\)?[-. ])?(\d{3})-(\d{4})(?![\w-])")
-
-
-def _digits(group: str) -> str:
-    return " ".join("oh" if d == "0" else _words(int(d)) for d in group)
-
-
-def _phone(m: re.Match[str]) -> str:
-    """555-1234, (212) 555-1234: digit by digit, in groups, as people read phone numbers."""
-    return ", ".join(_digits(g) for g in m.groups() if g)
-
-
-def _numbers(text: str) -> str:
-    text = _PHONE.sub(_phone, text)
-    text = _DECADE.sub(_decade, text)
-    text = _YEAR.sub(_year_match, text)
-    text = _RANGE.sub(lambda m: f"{_number(m.group(1))} to {_number(m.group(2))}", text)
-    return _PLAIN.sub(lambda m: _number(m.group()), text)
 
 
 # -- symbols ---------------------------------------------------------------------------------------
@@ -405,15 +231,15 @@ def _capitals(text: str, lexicon: WordList) -> str:
 
 _RULES: tuple[Callable[[str], str], ...] = (
     _addresses,
-    lambda t: _TIME.sub(_time, t),
-    _dates,
-    lambda t: _MONEY.sub(_money, t),
-    lambda t: _PERCENT.sub(lambda m: _number(m.group(1)) + " percent", t),
-    lambda t: _UNIT.sub(_unit, t),
-    lambda t: _ORDINAL.sub(lambda m: _words(int(m.group(1)), "ordinal"), t),
+    spoken.times,
+    spoken.dates,
+    spoken.money,
+    spoken.percentages,
+    spoken.units,
+    spoken.ordinals,
     lambda t: _ROMAN.sub(_roman, t),
     _abbreviations,
-    _numbers,
+    spoken.numbers,
     _symbols,
 )
 
