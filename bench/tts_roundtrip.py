@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import re
 import time
 from collections import defaultdict
@@ -201,6 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"  [{system}] {text!r}\n  {' ' * (len(system) + 2)} heard {heard!r}")
         print(f"{category:13s} {', '.join(line)}  {text[:60]!r}", flush=True)
     rtf = {s: compute[s] / audio_s[s] for s in SYSTEMS if audio_s[s]}
+    print(f"load average (1 min) at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (RTF depends on it)")
     path = report(items, heard_by, rtf, args, argv)
     print(f"wrote {path}")
     return 0

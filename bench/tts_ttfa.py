@@ -222,6 +222,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ratio = fig["streamvoice_s"]["p50"] / fig["kokoro_onnx_s"]["p50"]
         print(f"{key}: streamvoice/kokoro-onnx p50 ratio {ratio:.2f}; first reply after start "
               f"{fig['first_reply_after_start_s']:.3f} s; start -> ready {fig['start_to_ready_s']:.1f} s")
+    figures["load_avg_1m_at_end"] = os.getloadavg()[0]  # the machine is shared: how busy it was
+    print(f"load average (1 min) at the end: {figures['load_avg_1m_at_end']:.1f} on {os.cpu_count()} cores")
     stops = cancel_stop_times(args.voice, args.threads, replies[:3])
     figures["cancel_stop_s"] = summary_stats(stops)
     print(f"cancel stop time p50 {figures['cancel_stop_s']['p50']}, max of {len(stops)}: {max(stops, default=0):.4f} s")
