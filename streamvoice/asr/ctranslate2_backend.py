@@ -25,7 +25,7 @@ import numpy as np
 from streamvoice.asr import fallback
 from streamvoice.asr.backend import DecodeRequest, DecodeResult, Segment
 from streamvoice.asr.events import Word
-from streamvoice.asr.language import SCREEN_PROBABILITY
+from streamvoice.asr.language import SCREEN_PROBABILITY, UNSURE_DETECTION, rank_languages
 from streamvoice.config import AsrConfig
 from streamvoice.models.errors import ModelError
 
@@ -48,17 +48,6 @@ def encoder_frames(content_frames: int) -> int:
 def _max_new_tokens(seconds: float) -> int:
     """Bound generation by the audio length: fast speech is ~5 tokens/s, loops are unbounded."""
     return int(16 + 10 * seconds)
-
-
-def restricted(ranked: list[tuple[str, float]], allowed: tuple[str, ...]) -> tuple[str, float]:
-    """The most probable language among ``allowed`` (all when empty), probability renormalised."""
-    pairs = [(token.strip("<|>"), float(p)) for token, p in ranked]
-    if not allowed:
-        return max(pairs, key=lambda pair: pair[1])
-    pairs = [(code, p) for code, p in pairs if code in allowed] or [(allowed[0], 0.0)]
-    total = sum(p for _, p in pairs)
-    code, p = max(pairs, key=lambda pair: pair[1])
-    return code, (p / total if total > 0 else 0.0)
 
 
 @dataclass(slots=True)
@@ -119,12 +108,19 @@ class CTranslate2Backend:
         results = []
         for i, r in enumerate(requests):
             lang, prob = (r.language or "en") if self.multilingual else "en", 1.0
-            if detect[i]:
-                lang, prob = restricted(self._ct2.detect_language(encoded[i])[0], r.languages)
+            candidates = rank_languages(self._ct2.detect_language(encoded[i])[0], r.languages) if detect[i] else []
+            if candidates:
+                lang, prob = candidates[0]
             window = _Window(mels[i], frames[i], encoded[i], full[i])
             if r.detect_language and r.language is not None and self.multilingual:
                 lang, prob = self._check_language(r, window)
             seg = self._generate(r, window, r.language or lang)
+            if len(candidates) > 1 and prob < UNSURE_DETECTION and seg is not None:
+                # an unsure detection (accented English: Telugu 0.58): the transcript decides
+                other_lang, other_prob = candidates[1]
+                other = self._generate(r, window, other_lang)
+                if other is not None and other.avg_logprob > seg.avg_logprob:
+                    seg, lang, prob = other, other_lang, other_prob
             results.append(DecodeResult(segments=(seg,) if seg else (), language=lang,
                                         language_probability=prob, compute_s=0.0))
         elapsed = time.perf_counter() - started
@@ -136,10 +132,10 @@ class CTranslate2Backend:
         as encoded screens (one decoder step); only a disagreement pays for the full-width
         detection that confirms it. Returns the held language (p 1.0) when nothing is confirmed."""
         assert r.language is not None  # only checks a held language
-        quick, p = restricted(self._ct2.detect_language(window.encoded)[0], r.languages)
+        quick, p = rank_languages(self._ct2.detect_language(window.encoded)[0], r.languages)[0]
         if quick == r.language or p < SCREEN_PROBABILITY:
             return r.language, 1.0
-        return restricted(self._ct2.detect_language(self._full(window))[0], r.languages)
+        return rank_languages(self._ct2.detect_language(self._full(window))[0], r.languages)[0]
 
     def _encode(self, mels: list[np.ndarray], frames: list[int], width: int) -> Any:
         import ctranslate2

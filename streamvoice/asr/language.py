@@ -21,9 +21,22 @@ Pure, plain data.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 SCREEN_PROBABILITY = 0.8  # a backend's quick detection of another language this sure is worth confirming
+UNSURE_DETECTION = 0.75  # below: a backend decodes in the two likeliest languages and keeps the likelier text
+
+
+def rank_languages(ranked: Sequence[tuple[str, float]], allowed: tuple[str, ...]) -> list[tuple[str, float]]:
+    """Detected ``(code, probability)`` pairs (Whisper's ``<|en|>`` tokens or plain codes), best
+    first; with ``allowed``, only those codes, probabilities renormalised over them."""
+    pairs = sorted(((token.strip("<|>"), float(p)) for token, p in ranked), key=lambda pair: -pair[1])
+    if not allowed:
+        return pairs
+    pairs = [(code, p) for code, p in pairs if code in allowed] or [(allowed[0], 0.0)]
+    total = sum(p for _, p in pairs)
+    return [(code, p / total if total > 0 else 0.0) for code, p in pairs]
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from streamvoice.asr.ctranslate2_backend import restricted
-from streamvoice.asr.language import LanguagePolicy, LanguageRules
+from streamvoice.asr.language import LanguagePolicy, LanguageRules, rank_languages
 
 
 def test_short_or_unsure_detections_do_not_settle_the_session() -> None:
@@ -56,8 +55,8 @@ def test_lock_and_fixed_never_switch() -> None:
 
 
 def test_detection_restricted_to_a_set_is_renormalised() -> None:
-    ranked = [("<|cy|>", 0.6), ("<|en|>", 0.3), ("<|es|>", 0.1)]
-    assert restricted(ranked, ()) == ("cy", 0.6)
-    code, p = restricted(ranked, ("en", "es"))
-    assert code == "en" and abs(p - 0.75) < 1e-9
-    assert restricted(ranked, ("fr",)) == ("fr", 0.0)
+    ranked = [("<|en|>", 0.3), ("<|cy|>", 0.6), ("<|es|>", 0.1)]
+    assert rank_languages(ranked, ())[:2] == [("cy", 0.6), ("en", 0.3)]
+    (code, p), (second, q) = rank_languages(ranked, ("en", "es"))
+    assert (code, second) == ("en", "es") and abs(p - 0.75) < 1e-9 and abs(q - 0.25) < 1e-9
+    assert rank_languages(ranked, ("fr",)) == [("fr", 0.0)]
