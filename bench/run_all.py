@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     kind = parser.add_mutually_exclusive_group()
     kind.add_argument("--quick", action="store_true",
-                      help="small inputs, written to bench/results/quick/: the whole run in under 5 minutes")
+                      help="smaller inputs, written to bench/results/quick/")
     kind.add_argument("--smoke", action="store_true",
                       help="one short input each, written to bench/results/smoke/ (git-ignored): does each still run?")
     parser.add_argument("--only", nargs="*", help="run only these benchmarks (module names without bench.)")
