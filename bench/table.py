@@ -213,8 +213,6 @@ ROWS: dict[str, tuple[Row, ...]] = {
                       f"({r.num('ttfa_streamed_s.p50') / r.num('ttfa_baseline_s.p50'):.2f}x)"),
         Row(lambda r: "TTS real-time factor",
             lambda r: f"**{r.num('rtf'):.2f}** (synthesis time / audio time)"),
-        Row(lambda r: "Cancel → synthesis abandoned (in process)",
-            lambda r: f"p50 {ms(r.num('cancel_stop_s.p50'))}"),
         # through `streamvoice serve`, one entry per word rate: these rows appear once its full run is rerun
         Row(lambda r: f"TTS time to first audio through the server, two-sentence replies at 15 words/s "
                       f"({r.num('15wps.streamvoice_s.n'):.0f} replies)", lambda r: ttfa_at(r, "15wps")),
@@ -222,6 +220,8 @@ ROWS: dict[str, tuple[Row, ...]] = {
             lambda r: ttfa_at(r, "50wps")),
         Row(lambda r: "Server start → ready (models loaded and warmed up)",
             lambda r: sec(r.num("15wps.start_to_ready_s"), 1)),
+        Row(lambda r: "Cancel → synthesis abandoned (in process)",
+            lambda r: f"p50 {ms(r.num('cancel_stop_s.p50'))}"),
     ),
     "tts_roundtrip": (
         Row(lambda r: f"TTS round-trip WER ({r.num('texts'):.0f} reference texts → {r.setting('voice')} "
