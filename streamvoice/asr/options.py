@@ -69,6 +69,7 @@ class StreamOptions:
             "lock_language": asr_config.lock_language,
             "languages": tuple(asr_config.languages),
             "hangover_ms": asr_config.hangover_ms,
+            "commit_margin_ms": asr_config.commit_margin_ms,
         }
         known = {f.name for f in fields(cls)}
         for key, value in overrides.items():
