@@ -183,6 +183,10 @@ ROWS: dict[str, tuple[Row, ...]] = {
         Row(lambda r: "WER per folder, streaming / offline", wer_per_folder),
         Row(lambda r: "Compute per audio second, streaming at instant pacing",
             lambda r: sec(r.num("compute_s_per_audio_s_stream"))),
+        Row(lambda r: "Encoder window: audio + 1 s instead of padding to 30 s (`--full-window` arm)",
+            lambda r: f"WER {pct(r.num('wer_stream'), 1)} vs {pct(r.num('wer_stream_full'), 1)}, compute "
+                      f"**{r.num('compute_s_per_audio_s_stream'):.2f} vs "
+                      f"{r.num('compute_s_per_audio_s_stream_full'):.2f} s per audio s**"),
     ),
     "asr_latency": (
         Row(lambda r: f"Word latency at real time (long-form, {r.num('audio_s'):.0f} s, {r.num('words'):.0f} words)",
