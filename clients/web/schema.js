@@ -25,6 +25,7 @@ const array = (item, o = {}) => ({ kind: "array", item, ...o });
 const ASR = {
   model: str({ minLen: 1, maxLen: 64, def: "whisper-base" }),
   language: str({ pattern: /^(auto|[a-z]{2,3})$/, def: "auto" }),
+  languages: array(str({ pattern: /^[a-z]{2,3}$/ }), { maxItems: 16, def: [] }),
   task: str({ values: ["transcribe", "translate"], def: "transcribe" }),
   partials: bool({ def: true }),
   word_timestamps: bool({ def: true }),
