@@ -13,6 +13,8 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[$(EXTRAS)]'
+	# the TTS benchmarks' peer: its declared phonemizer would replace phonemizer-fork (same import), which has all it uses
+	$(PY) -m pip install -q --no-deps kokoro-onnx==0.6.1
 	touch $(STAMP)
 
 install: $(STAMP)
