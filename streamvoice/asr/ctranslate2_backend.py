@@ -273,13 +273,19 @@ class CTranslate2Backend:
             alignment = self._fw.find_alignment(tok, [tokens], encoded, num_frames)[0]
         except (IndexError, ValueError):  # degenerate alignment (e.g. a few frames): spread evenly
             alignment = self._even_alignment(tok, tokens, num_frames)
-        first_new, position = len(alignment), 0
-        for i, a in enumerate(alignment):  # a word that began inside the prefix belongs to it
+        first_new, position, carried = len(alignment), 0, []
+        for i, a in enumerate(alignment):
             if position >= n_prefix:
                 first_new = i
                 break
-            position += len(a["tokens"])
-        merge_punctuations(alignment, _PREPEND, _APPEND)
+            end = position + len(a["tokens"])
+            if end > n_prefix:  # the decode continued the last committed word ("14" + "%,"): keep the rest
+                rest = a["tokens"][n_prefix - position :]
+                carried, first_new = [dict(a, word=tok.decode(rest), tokens=rest)], i + 1
+                break
+            position = end
+        new = carried + alignment[first_new:]
+        merge_punctuations(new, _PREPEND, _APPEND)
         return tuple(
             Word(
                 word=a["word"].strip(),
@@ -287,7 +293,7 @@ class CTranslate2Backend:
                 end_s=round(offset + float(a["end"]), 3),
                 probability=float(a["probability"]),
             )
-            for a in alignment[first_new:]
+            for a in new
             if a["word"].strip()
         )
 

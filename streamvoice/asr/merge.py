@@ -11,11 +11,11 @@ from collections.abc import Sequence
 
 from streamvoice.asr.events import Word
 
-_NON_WORD = re.compile(r"[^\w']+")
+_NON_WORD = re.compile(r"[^\w'%$€£¥&@#+°]+")  # symbols that are said ("14%") are part of a word
 
 
 def word_key(word: str) -> str:
-    """Comparison form of a word: lowercase, punctuation stripped."""
+    """Comparison form of a word: lowercase, punctuation stripped (spoken symbols such as % kept)."""
     return _NON_WORD.sub("", word.lower())
 
 
