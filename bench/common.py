@@ -20,7 +20,18 @@ MODES = ("full", "quick", "smoke")
 # Full runs are the reference figures (committed, quoted by README); quick and smoke runs get their own
 # folders so that trying a benchmark never overwrites them. bench/results/smoke/ is git-ignored.
 _MODE_SUBDIR = {"full": "", "quick": "quick", "smoke": "smoke"}
-SPEECH_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "speech"
+def _speech_dir() -> Path:
+    """The development speech: $STREAMVOICE_SPEECH_DIR, else ``shared/`` beside the checkout (a clone
+    elsewhere, such as CI's, falls back to the workplace's ``/work/shared``)."""
+    configured = os.environ.get("STREAMVOICE_SPEECH_DIR")
+    if configured:
+        return Path(configured)
+    beside = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "speech"
+    workplace = Path("/work/shared/data/speech")
+    return beside if beside.is_dir() or not workplace.is_dir() else workplace
+
+
+SPEECH_DIR = _speech_dir()
 
 
 def machine_info() -> dict[str, Any]:
