@@ -37,7 +37,8 @@ class ModelsConfig(_Section):
 
 class AsrConfig(_Section):
     model: str = Field("whisper-base", description="model name from `streamvoice models list`")
-    backend: Literal["auto", "ctranslate2", "mlx"] = "auto"
+    backend: str = Field("auto", description="engine from streamvoice.asr.loader.ASR_BACKENDS; auto = the first")
+    extra_models: tuple[str, ...] = Field((), description="more ASR models loaded beside `model`; sessions choose")
     device: Literal["auto", "cpu", "cuda"] = "auto"
     compute_type: str = Field("auto", description="ctranslate2 compute type; auto = int8 on CPU, float16 on CUDA")
     threads: int = Field(0, ge=0, description="intra-op threads; 0 = number of cores")
@@ -68,7 +69,7 @@ class AsrConfig(_Section):
 
 class TtsConfig(_Section):
     model: str = "kokoro-82m"
-    backend: Literal["auto", "onnxruntime", "mlx"] = "auto"
+    backend: str = Field("auto", description="engine from streamvoice.tts.loader.TTS_BACKENDS; auto = the first")
     voice: str = "af_heart"
     speed: float = Field(1.0, ge=0.5, le=2.0)
     threads: int = Field(0, ge=0, description="intra-op threads; 0 = number of cores")

@@ -1,7 +1,9 @@
-"""The one small interface every Whisper backend implements (CTranslate2 now, MLX later).
+"""The one small interface every Whisper backend implements (CTranslate2 now).
 
 Backends are synchronous and know nothing of streams: audio in, words out. They are called from
-the engine's worker thread, never from the event loop.
+the engine's worker thread, never from the event loop. Each declares what it can do in a
+:class:`~streamvoice.capabilities.Capabilities` record; :mod:`streamvoice.asr.loader` picks one
+by ``asr.backend``.
 """
 
 from __future__ import annotations
@@ -12,13 +14,16 @@ from typing import Literal, Protocol
 import numpy as np
 
 from streamvoice.asr.events import Word
+from streamvoice.capabilities import Capabilities
+
+ASR_SAMPLE_RATE = 16_000  # Whisper hears 16 kHz mono; every stream and request is at this rate
 
 
 @dataclass(frozen=True, slots=True)
 class DecodeRequest:
     """One decode of a window of audio, produced by a stream and run by the engine."""
 
-    audio: np.ndarray = field(repr=False)  # float32 mono 16 kHz, at most 30 s
+    audio: np.ndarray = field(repr=False)  # float32 mono at ASR_SAMPLE_RATE, at most 30 s
     offset_s: float  # stream time of audio[0]; word times returned are stream times
     prompt: str  # committed text to condition on ("" for none)
     language: str | None  # ISO code, or None to detect
@@ -57,8 +62,11 @@ class DecodeResult:
 class AsrBackend(Protocol):
     """A loaded Whisper model. ``decode`` may be called from one worker thread at a time."""
 
-    name: str
+    name: str  # the ``asr.backend`` value that loads it
     multilingual: bool
+
+    @property
+    def capabilities(self) -> Capabilities: ...
 
     def decode(self, request: DecodeRequest) -> DecodeResult: ...
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-SAMPLE_RATE = 16_000
+from streamvoice.asr.backend import ASR_SAMPLE_RATE as SAMPLE_RATE
 
 
 class AudioBuffer:

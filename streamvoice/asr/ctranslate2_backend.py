@@ -26,6 +26,7 @@ from streamvoice.asr import fallback
 from streamvoice.asr.backend import DecodeRequest, DecodeResult, Segment
 from streamvoice.asr.events import Word
 from streamvoice.asr.language import SCREEN_PROBABILITY, UNSURE_DETECTION, rank_languages
+from streamvoice.capabilities import Capabilities
 from streamvoice.config import AsrConfig
 from streamvoice.models.errors import ModelError
 
@@ -64,6 +65,11 @@ class CTranslate2Backend:
     """A loaded Whisper model; ``decode`` is called from one worker thread at a time."""
 
     name = "ctranslate2"
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """16 kHz in, word times by alignment; an English-only model hears only English."""
+        return Capabilities(sample_rate=16_000, word_timings=True, languages=() if self.multilingual else ("en",))
 
     def __init__(self, model: Any, beam_size: int = 1, adaptive_window: bool = True) -> None:
         from faster_whisper.tokenizer import Tokenizer

@@ -1,18 +1,37 @@
-"""Choose and load the ASR backend named by the config (auto: CTranslate2)."""
+"""Choose and load the ASR backend named by ``asr.backend`` (``auto``: the first in the table).
+
+A new engine is one adapter module with a ``load(config, model) -> AsrBackend`` function and one
+line in :data:`ASR_BACKENDS`. Entries are ``"module:function"`` strings so an engine's libraries
+are imported only when it is chosen.
+"""
 
 from __future__ import annotations
 
 from streamvoice.asr.backend import AsrBackend
 from streamvoice.config import Config
-from streamvoice.models import ModelError, require
+from streamvoice.models import require
+from streamvoice.models.choose import resolve
+
+ASR_BACKENDS: dict[str, str] = {
+    "ctranslate2": "streamvoice.asr.loader:load_ctranslate2",
+}
 
 
-def load_asr_backend(config: Config) -> AsrBackend:
-    """Load ``config.asr.model`` with the configured backend; raises ModelError with a fix."""
-    backend = config.asr.backend
-    if backend == "mlx":
-        raise ModelError("the MLX Whisper backend is not available yet; use --asr-backend ctranslate2 (or auto)")
-    model_dir = require(config.models.dir, config.asr.model)
+def load_ctranslate2(config: Config, model: str) -> AsrBackend:
+    """The ``ctranslate2`` entry: an installed CTranslate2 Whisper folder."""
     from streamvoice.asr.ctranslate2_backend import load_ctranslate2_backend
 
-    return load_ctranslate2_backend(model_dir, config.asr)
+    return load_ctranslate2_backend(require(config.models.dir, model), config.asr)
+
+
+def load_asr_backend(config: Config, model: str | None = None) -> AsrBackend:
+    """Load ``model`` (default ``config.asr.model``) with the configured backend; ModelError with a fix."""
+    loader = resolve(ASR_BACKENDS, config.asr.backend, "ASR", "--asr-backend")
+    backend: AsrBackend = loader(config, model or config.asr.model)
+    return backend
+
+
+def load_asr_backends(config: Config) -> dict[str, AsrBackend]:
+    """``asr.model`` and every ``asr.extra_models``, by name: the models sessions may choose from."""
+    names = dict.fromkeys((config.asr.model, *config.asr.extra_models))
+    return {name: load_asr_backend(config, name) for name in names}

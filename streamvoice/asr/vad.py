@@ -19,7 +19,8 @@ from typing import Literal
 
 import numpy as np
 
-SAMPLE_RATE = 16_000
+from streamvoice.asr.backend import ASR_SAMPLE_RATE as SAMPLE_RATE
+
 _START_WINDOW_MS = 240  # frames considered when deciding that speech began
 _START_RATIO = 0.6  # fraction of them that must be voiced
 _TARGET_PEAK = 0.3  # automatic gain aims the recent peak here

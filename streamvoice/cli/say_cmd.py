@@ -31,12 +31,13 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--json", action="store_true", help="print one JSON object per audio batch, then done")
     parser.add_argument("--server", metavar="URL", help="speak through a running server, e.g. ws://127.0.0.1:8765/v1/stream")
     parser.add_argument("--token", help="the server's token, if it asks for one")
+    parser.add_argument("--tts-backend", help="speech engine (streamvoice.tts.loader.TTS_BACKENDS; default auto)")
     parser.set_defaults(handler=run, config_overrides=_overrides)
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
-    tts = {k: v for k, v in (("voice", args.voice), ("speed", args.speed)) if v is not None}
-    return {"tts": tts}
+    pairs = (("voice", args.voice), ("speed", args.speed), ("backend", args.tts_backend))
+    return {"tts": {k: v for k, v in pairs if v is not None}}
 
 
 def read_stdin_deltas(stream: Any = None) -> Iterator[str]:
@@ -117,15 +118,11 @@ def _run_remote(args: argparse.Namespace, config: Config) -> int:
 
 def _batches(config: Config, deltas: Any) -> tuple[Any, Iterator[Any]]:
     """The in-process source of frame batches (the server source will sit beside it)."""
-    from streamvoice.models import require
     from streamvoice.tts.driver import SpeechDriver
-    from streamvoice.tts.g2p import phonemizer_for_voice
-    from streamvoice.tts.kokoro_onnx import load_kokoro
+    from streamvoice.tts.loader import load_tts_backend
 
-    kokoro = load_kokoro(require(config.models.dir, config.tts.model), config.tts)
-    kokoro.voices.validate(config.tts.voice)
-    driver = SpeechDriver(kokoro, phonemizer_for_voice(config.tts.voice), config.tts.voice,
-                          config.tts.speed, config.tts.frame_ms)
+    backend = load_tts_backend(config)
+    driver = SpeechDriver(backend, backend.g2p(), config.tts.voice, config.tts.speed, config.tts.frame_ms)
     return driver, driver.speak(deltas)
 
 

@@ -27,6 +27,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser.add_argument("--allowed-origin", action="append", dest="allowed_origins",
                         help="browser Origin allowed (repeatable)")
     parser.add_argument("--asr-model", help="ASR model name (default from config)")
+    parser.add_argument("--asr-extra-model", action="append", dest="asr_extra_models",
+                        help="another ASR model to load, selectable per session by asr.model (repeatable)")
+    parser.add_argument("--asr-backend", help="recognition engine (streamvoice.asr.loader.ASR_BACKENDS; default auto)")
+    parser.add_argument("--tts-backend", help="speech engine (streamvoice.tts.loader.TTS_BACKENDS; default auto)")
     parser.add_argument("--no-tts", action="store_true", help="serve recognition only (no Kokoro)")
     parser.add_argument("--fake-engine", action="store_true", help=argparse.SUPPRESS)  # tests/benchmarks only
     parser.set_defaults(
@@ -40,10 +44,12 @@ def _overrides(a: argparse.Namespace) -> dict[str, dict[str, object]]:
         "host": a.host, "port": a.port, "max_sessions": a.max_sessions, "token": a.token,
         "allowed_origins": tuple(a.allowed_origins) if a.allowed_origins else None,
     }
-    asr = {"model": a.asr_model}
+    asr = {"model": a.asr_model, "backend": a.asr_backend,
+           "extra_models": tuple(a.asr_extra_models) if a.asr_extra_models else None}
+    tts = {"backend": a.tts_backend}
     return {
         section: {k: v for k, v in values.items() if v is not None}
-        for section, values in (("server", server), ("asr", asr))
+        for section, values in (("server", server), ("asr", asr), ("tts", tts))
     }
 
 

@@ -36,6 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                         help="pad every decode to Whisper's 30 s window (slower; default encodes only the audio)")
     parser.add_argument("--server", metavar="URL", help="transcribe through a running server, e.g. ws://127.0.0.1:8765/v1/stream")
     parser.add_argument("--token", help="the server's token, if it asks for one")
+    parser.add_argument("--asr-backend", help="recognition engine (streamvoice.asr.loader.ASR_BACKENDS; default auto)")
     parser.set_defaults(
         handler=run,
         config_overrides=_overrides,
@@ -43,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
-    values = {"model": args.model, "language": args.language, "task": args.task,
+    values = {"model": args.model, "language": args.language, "task": args.task, "backend": args.asr_backend,
               "encoder_window": "full" if args.full_window else None,
               "lock_language": True if args.lock_language else None,
               "languages": tuple(c.strip() for c in args.languages.split(",") if c.strip()) if args.languages else None}

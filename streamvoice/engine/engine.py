@@ -1,36 +1,28 @@
 """The engine: loaded models shared by every session, reached only through async methods.
 
-One :class:`Worker` thread per model (ASR, TTS, G2P). Priorities across all sessions: a turn's
+One :class:`Worker` thread per model kind (ASR, TTS, G2P). Priorities across all sessions: a turn's
 first TTS chunk > ASR finals > ASR partials > later TTS chunks; round-robin between sessions
-within a class. ASR work queued by several sessions is decoded in one ``decode_batch`` call
-(up to ``asr_max_batch`` windows) -- see ``bench/asr_batching.py`` for whether that gains.
+within a class. ASR work of one model queued by several sessions is decoded in one ``decode_batch``
+call (up to ``asr_max_batch`` windows) -- see ``bench/asr_batching.py`` for whether that gains.
+The engine knows backends only by their protocols and declared
+:class:`~streamvoice.capabilities.Capabilities` (abortable, voices, sample rate), never by class.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from streamvoice.asr.backend import AsrBackend, DecodeRequest, DecodeResult
+from streamvoice.asr.backend import ASR_SAMPLE_RATE, AsrBackend, DecodeRequest, DecodeResult
 from streamvoice.engine.workers import Worker
 from streamvoice.engine.workqueue import Priority, QueueFull, WorkItem
-from streamvoice.tts.kokoro_onnx import SynthesisAborted
+from streamvoice.tts.backend import G2P, AbortHandle, SynthesisAborted, TtsBackend
 from streamvoice.tts.types import PhonemizedChunk, SynthesisResult
 
 log = logging.getLogger(__name__)
-
-
-class TtsModel(Protocol):
-    """What the engine needs of a loaded TTS model (Kokoro ONNX now)."""
-
-    def synthesize(self, chunk: PhonemizedChunk, voice_spec: str, speed: float) -> SynthesisResult: ...
-
-
-class Phonemize(Protocol):
-    def __call__(self, text: str, voice: str) -> list[PhonemizedChunk]: ...
 
 
 class EngineUnavailable(Exception):
@@ -42,7 +34,13 @@ class _Synth:
     chunk: PhonemizedChunk
     voice: str
     speed: float
-    abort: Any = None  # the model's abort handle, when it supports abandoning a run
+    abort: AbortHandle | None = None  # set when the backend declares it can abandon a run
+
+
+@dataclass(frozen=True, slots=True)
+class _Decode:
+    model: str  # key into the engine's ASR backends
+    request: DecodeRequest
 
 
 class SpeechEngine(Protocol):
@@ -55,8 +53,10 @@ class SpeechEngine(Protocol):
     @property
     def voices(self) -> frozenset[str] | None: ...
     @property
+    def asr_models(self) -> frozenset[str] | None: ...
+    @property
     def tts_sample_rate(self) -> int: ...
-    async def asr(self, request: DecodeRequest) -> DecodeResult: ...
+    async def asr(self, request: DecodeRequest, *, model: str | None = None) -> DecodeResult: ...
     async def synthesize(
         self, chunk: PhonemizedChunk, voice: str, speed: float, *, first: bool, session: str, turn: int
     ) -> SynthesisResult: ...
@@ -66,7 +66,8 @@ class SpeechEngine(Protocol):
 
 
 def _same_kind(head: WorkItem, item: WorkItem) -> bool:
-    return bool(head.priority in (Priority.ASR_FINAL, Priority.ASR_PARTIAL))
+    """ASR windows batch with ASR windows of the same model."""
+    return head.priority in (Priority.ASR_FINAL, Priority.ASR_PARTIAL) and head.payload.model == item.payload.model
 
 
 class Engine:
@@ -74,22 +75,27 @@ class Engine:
 
     def __init__(
         self,
-        asr_backend: AsrBackend | None,
-        tts_model: TtsModel | None = None,
-        phonemize: Phonemize | None = None,
+        asr: Mapping[str, AsrBackend] | AsrBackend | None,
+        tts: TtsBackend | None = None,
+        g2p: G2P | None = None,
         *,
-        voices: Sequence[str] | None = None,
-        tts_sample_rate: int = 24000,
         asr_max_batch: int = 4,
         max_queue: int = 1024,
         warm_voices: Sequence[str] = (),
     ) -> None:
-        self._asr_backend = asr_backend
+        """``asr``: the loaded ASR models by name (a bare backend serves any model name asked for)."""
+        if asr is None:
+            asr = {}
+        self._named_asr = isinstance(asr, Mapping)
+        self._asr: dict[str, AsrBackend] = dict(asr) if isinstance(asr, Mapping) else {"": asr}
+        self._default_asr = next(iter(self._asr), "")
         self.warm_voices = tuple(warm_voices)  # one warm-up synthesis per language among these voices
-        self._tts_model = tts_model
-        self._phonemize_fn = phonemize
-        self._voices = frozenset(voices) if voices is not None else None
-        self._sample_rate = tts_sample_rate
+        self._tts = tts
+        self._g2p = g2p if g2p is not None or tts is None else tts.g2p()
+        caps = tts.capabilities if tts is not None else None
+        self._voices = frozenset(caps.voices) if caps is not None and caps.voices else None
+        self._sample_rate = caps.sample_rate if caps is not None else 24_000
+        self._abortable = caps is not None and caps.abortable
         self.asr_max_batch = asr_max_batch
         self._asr_worker = Worker("asr", self._run_asr, max_batch=asr_max_batch, max_queue=max_queue,
                                   batchable=_same_kind)
@@ -98,8 +104,7 @@ class Engine:
         self._g2p_worker = Worker("g2p", self._run_g2p, max_queue=max_queue)
         self._started = False
         self.batch_sizes: dict[int, int] = {}
-        self._aborts: dict[tuple[str, int], set[Any]] = {}  # in-flight syntheses, by (session, turn)
-        self._make_abort = _abort_factory(tts_model)
+        self._aborts: dict[tuple[str, int], set[AbortHandle]] = {}  # in-flight syntheses, by (session, turn)
 
     # -- lifecycle -----------------------------------------------------------------------------
     async def start(self) -> None:
@@ -125,7 +130,7 @@ class Engine:
 
         spent: dict[str, float] = {}
         speech: np.ndarray | None = None
-        if self._tts_model is not None and self._phonemize_fn is not None:
+        if self._tts is not None and self._g2p is not None:
             done: set[str] = set()
             for voice in self.warm_voices:
                 lang = language_of_spec(voice)
@@ -137,14 +142,15 @@ class Engine:
                                               session="warm-up", turn=0)
                 for chunk in chunks:
                     result = await self.synthesize(chunk, voice, 1.0, first=True, session="warm-up", turn=0)
-                    speech = resample(result.audio, result.sample_rate, 16_000) if speech is None else speech
+                    if speech is None:
+                        speech = resample(result.audio, result.sample_rate, ASR_SAMPLE_RATE)
                 spent[f"tts:{lang}"] = time.perf_counter() - t0
-        if self._asr_backend is not None:
+        audio = speech if speech is not None else np.zeros(ASR_SAMPLE_RATE, np.float32)
+        for name in self._asr:
             t0 = time.perf_counter()
-            audio = speech if speech is not None else np.zeros(16_000, np.float32)
             await self.asr(DecodeRequest(np.asarray(audio, np.float32), 0.0, "", None, "transcribe", True, "final",
-                                         stream_id="warm-up"))
-            spent["asr"] = time.perf_counter() - t0
+                                         stream_id="warm-up"), model=name or None)
+            spent[f"asr:{name}" if name else "asr"] = time.perf_counter() - t0
         log.info("warm-up: %s", ", ".join(f"{k} {v:.2f} s" for k, v in spent.items()) or "nothing loaded")
         return spent
 
@@ -160,15 +166,29 @@ class Engine:
     # -- facts ---------------------------------------------------------------------------------
     @property
     def asr_ready(self) -> bool:
-        return self._started and self._asr_backend is not None
+        return self._started and bool(self._asr)
 
     @property
     def tts_ready(self) -> bool:
-        return self._started and self._tts_model is not None and self._phonemize_fn is not None
+        return self._started and self._tts is not None and self._g2p is not None
 
     @property
     def voices(self) -> frozenset[str] | None:
         return self._voices
+
+    @property
+    def asr_models(self) -> frozenset[str] | None:
+        """Names of the loaded ASR models a session may choose; None when one unnamed backend serves all."""
+        return frozenset(self._asr) if self._named_asr else None
+
+    @property
+    def tts_backend(self) -> TtsBackend | None:
+        """The loaded synthesis backend (for in-process faces that drive it themselves)."""
+        return self._tts
+
+    def asr_backend(self, model: str | None = None) -> AsrBackend | None:
+        """The loaded ASR backend for ``model`` (default: the first loaded)."""
+        return self._asr.get(model or self._default_asr) if self._named_asr else self._asr.get("")
 
     @property
     def tts_sample_rate(self) -> int:
@@ -183,20 +203,25 @@ class Engine:
         return out
 
     # -- work ----------------------------------------------------------------------------------
-    async def asr(self, request: DecodeRequest) -> DecodeResult:
-        if self._asr_backend is None:
+    async def asr(self, request: DecodeRequest, *, model: str | None = None) -> DecodeResult:
+        """Decode on ``model`` (one of :attr:`asr_models`; default: the first loaded)."""
+        if not self._asr:
             raise EngineUnavailable("no ASR model is loaded; install one with `streamvoice models install`")
+        key = (model or self._default_asr) if self._named_asr else ""
+        if key not in self._asr:
+            raise EngineUnavailable(f"ASR model {model!r} is not loaded; loaded: {sorted(self._asr)}")
         priority = Priority.ASR_FINAL if request.kind == "final" else Priority.ASR_PARTIAL
-        result: DecodeResult = await self._asr_worker.submit(request, priority=priority, session=request.stream_id)
+        result: DecodeResult = await self._asr_worker.submit(_Decode(key, request), priority=priority,
+                                                             session=request.stream_id)
         return result
 
     async def synthesize(
         self, chunk: PhonemizedChunk, voice: str, speed: float, *, first: bool, session: str, turn: int
     ) -> SynthesisResult:
-        if self._tts_model is None:
+        if self._tts is None:
             raise EngineUnavailable("no TTS model is loaded; install kokoro-82m with `streamvoice models install`")
         priority = Priority.TTS_FIRST if first else Priority.TTS_LATER
-        handle = self._make_abort() if self._make_abort is not None else None
+        handle = self._tts.abort_handle() if self._abortable else None
         key = (session, turn)
         if handle is not None:
             self._aborts.setdefault(key, set()).add(handle)
@@ -214,7 +239,7 @@ class Engine:
         return result
 
     async def phonemize(self, text: str, voice: str, *, session: str, turn: int) -> list[PhonemizedChunk]:
-        if self._phonemize_fn is None:
+        if self._g2p is None:
             raise EngineUnavailable("no G2P is available for TTS; install streamvoice[tts]")
         result: list[PhonemizedChunk] = await self._g2p_worker.submit(
             (text, voice), priority=Priority.TTS_FIRST, session=session, turn=turn
@@ -233,27 +258,24 @@ class Engine:
             self._asr_worker.cancel(session)
 
     # -- thread side ---------------------------------------------------------------------------
-    def _run_asr(self, requests: list[Any]) -> list[Any]:
-        backend = self._asr_backend
-        assert backend is not None
-        self.batch_sizes[len(requests)] = self.batch_sizes.get(len(requests), 0) + 1
-        if len(requests) == 1:
-            return [backend.decode(requests[0])]
-        return list(backend.decode_batch(list(requests)))
+    def _run_asr(self, items: list[_Decode]) -> list[DecodeResult]:
+        backend = self._asr[items[0].model]  # a batch holds one model's windows (see _same_kind)
+        self.batch_sizes[len(items)] = self.batch_sizes.get(len(items), 0) + 1
+        if len(items) == 1:
+            return [backend.decode(items[0].request)]
+        return list(backend.decode_batch([i.request for i in items]))
 
-    def _run_tts(self, items: list[Any]) -> list[Any]:
-        model = self._tts_model
-        assert model is not None
-        return [
-            model.synthesize(i.chunk, i.voice, i.speed, abort=i.abort)  # type: ignore[call-arg]
-            if i.abort is not None else model.synthesize(i.chunk, i.voice, i.speed)
-            for i in items
-        ]
+    def _run_tts(self, items: list[_Synth]) -> list[SynthesisResult]:
+        model = self._tts
+        if model is None:
+            raise EngineUnavailable("no TTS model is loaded")
+        return [model.synthesize(i.chunk, i.voice, i.speed, i.abort) for i in items]
 
-    def _run_g2p(self, items: list[Any]) -> list[Any]:
-        fn = self._phonemize_fn
-        assert fn is not None
-        return [fn(text, voice) for text, voice in items]
+    def _run_g2p(self, items: list[tuple[str, str]]) -> list[list[PhonemizedChunk]]:
+        g2p = self._g2p
+        if g2p is None:
+            raise EngineUnavailable("no G2P is available for TTS")
+        return [g2p.phonemize(text, voice) for text, voice in items]
 
 
 # Short, ordinary sentences per language: what the warm-up speaks (and then transcribes).
@@ -265,64 +287,25 @@ _WARM_TEXT = {
 }
 
 
-def _abort_factory(model: Any) -> Any:
-    """The ONNX Kokoro adapter can abandon a run in progress (``AbortHandle``); others cannot."""
-    if model is None or type(model).__name__ != "KokoroOnnx":
-        return None
-    from streamvoice.tts.kokoro_onnx import AbortHandle
-
-    return AbortHandle
-
-
-class _Phonemizers:
-    """One phonemizer per voice language, created on first use (in the G2P thread)."""
-
-    def __init__(self) -> None:
-        self._by_lang: dict[str, Any] = {}
-
-    def __call__(self, text: str, voice: str) -> list[PhonemizedChunk]:
-        from streamvoice.tts.g2p import Phonemizer
-        from streamvoice.tts.voices import language_of_spec
-
-        lang = language_of_spec(voice)
-        ph = self._by_lang.get(lang)
-        if ph is None:
-            ph = self._by_lang[lang] = Phonemizer(lang)
-        chunks: list[PhonemizedChunk] = ph.phonemize(text)
-        return chunks
-
-
 def load_engine(config: Any, *, asr: bool = True, tts: bool = True) -> Engine:
-    """Load the configured models (blocking; call before serving). Missing TTS pieces are
-    logged and leave TTS unavailable; a missing ASR model raises ModelError."""
-    from streamvoice.asr.loader import load_asr_backend
-    from streamvoice.models import require
+    """Load the configured backends (blocking; call before serving). A TTS backend whose libraries
+    are missing is logged and leaves TTS unavailable; a missing ASR model raises ModelError."""
+    from streamvoice.asr.loader import load_asr_backends
+    from streamvoice.tts.loader import load_tts_backend
 
-    backend = load_asr_backend(config) if asr else None
-    tts_model: TtsModel | None = None
-    voices: list[str] | None = None
-    rate = 24000
+    backends = load_asr_backends(config) if asr else {}
+    tts_backend: TtsBackend | None = None
     if tts:
         try:
-            from streamvoice.tts.kokoro_onnx import load_kokoro
-
-            model_dir = require(config.models.dir, config.tts.model)
-            tts_model = load_kokoro(model_dir, config.tts)
-            bank = getattr(tts_model, "voices", None)
-            names = getattr(bank, "names", None)
-            voices = list(names()) if callable(names) else (list(bank) if bank is not None else None)
-            rate = int(getattr(tts_model, "sample_rate", 24000))
+            tts_backend = load_tts_backend(config)
         except ImportError as exc:
             log.warning("TTS unavailable (%s); text messages will be answered with model_unavailable", exc)
     return Engine(
-        backend,
-        tts_model,
-        _Phonemizers() if tts_model is not None else None,
-        voices=voices,
-        tts_sample_rate=rate,
-        asr_max_batch=getattr(config.server, "asr_max_batch", 4),
+        backends,
+        tts_backend,
+        asr_max_batch=config.server.asr_max_batch,
         warm_voices=[config.tts.voice],
     )
 
 
-__all__ = ["Engine", "EngineUnavailable", "QueueFull", "SpeechEngine", "TtsModel", "load_engine"]
+__all__ = ["Engine", "EngineUnavailable", "QueueFull", "SpeechEngine", "load_engine"]

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 
 import numpy as np
 
-from streamvoice.asr.backend import DecodeRequest, DecodeResult, Segment
+from streamvoice.asr.backend import ASR_SAMPLE_RATE, DecodeRequest, DecodeResult, Segment
 from streamvoice.asr.events import Word
 from streamvoice.tts.types import PhonemizedChunk, SynthesisResult, WordTiming
 
@@ -30,6 +31,7 @@ class FakeEngine:
         ms_per_char: float = 60.0,
         sample_rate: int = 24000,
         voices: frozenset[str] | None = None,
+        asr_models: frozenset[str] | None = None,
     ) -> None:
         self.words = words
         self.word_s = word_s
@@ -38,8 +40,12 @@ class FakeEngine:
         self.ms_per_char = ms_per_char
         self._rate = sample_rate
         self._voices = voices
+        self._asr_models = asr_models
         self.asr_calls = 0
         self.tts_calls = 0
+        # the latest decodes (model asked for, request) and syntheses (voice, speed), for tests; bounded
+        self.decoded: deque[tuple[str | None, DecodeRequest]] = deque(maxlen=64)
+        self.spoken: deque[tuple[str, float]] = deque(maxlen=64)
         self.cancelled: list[tuple[str, int | None]] = []
 
     asr_ready = True
@@ -48,6 +54,10 @@ class FakeEngine:
     @property
     def voices(self) -> frozenset[str] | None:
         return self._voices
+
+    @property
+    def asr_models(self) -> frozenset[str] | None:
+        return self._asr_models
 
     @property
     def tts_sample_rate(self) -> int:
@@ -62,11 +72,12 @@ class FakeEngine:
     def queue_depths(self) -> dict[str, int]:
         return {}
 
-    async def asr(self, request: DecodeRequest) -> DecodeResult:
+    async def asr(self, request: DecodeRequest, *, model: str | None = None) -> DecodeResult:
         self.asr_calls += 1
+        self.decoded.append((model, request))
         if self.asr_delay_s:
             await asyncio.sleep(self.asr_delay_s)
-        duration = len(request.audio) / 16000.0
+        duration = len(request.audio) / ASR_SAMPLE_RATE
         n = int(duration / self.word_s)
         said = len(request.prefix.split())  # like a real backend: only the words after the prefix
         words = tuple(
@@ -82,6 +93,7 @@ class FakeEngine:
         self, chunk: PhonemizedChunk, voice: str, speed: float, *, first: bool, session: str, turn: int
     ) -> SynthesisResult:
         self.tts_calls += 1
+        self.spoken.append((voice, speed))
         started = time.perf_counter()
         if self.tts_delay_s:
             await asyncio.sleep(self.tts_delay_s)

@@ -16,8 +16,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from streamvoice.tts.g2p import Phonemizer
-from streamvoice.tts.kokoro_onnx import AbortHandle, KokoroOnnx, SynthesisAborted
+from streamvoice.tts.backend import G2P, AbortHandle, SynthesisAborted, TtsBackend
 from streamvoice.tts.segmenter import Segmenter
 from streamvoice.tts.turn import AudioFrame, ChunkJob, TurnSynthesisPlan, merge_results
 from streamvoice.tts.types import SynthesisResult
@@ -59,12 +58,12 @@ class _Failed:
 
 
 class SpeechDriver:
-    """Speaks one turn at a time with a loaded model; not for concurrent ``speak`` calls."""
+    """Speaks one turn at a time with a loaded backend; not for concurrent ``speak`` calls."""
 
     def __init__(
         self,
-        kokoro: KokoroOnnx,
-        phonemizer: Phonemizer,
+        backend: TtsBackend,
+        g2p: G2P,
         voice: str,
         speed: float = 1.0,
         frame_ms: int = 60,
@@ -72,15 +71,15 @@ class SpeechDriver:
         early_first_chunk: bool = True,
         max_pending_chunks: int = 8,
     ) -> None:
-        kokoro.voices.validate(voice)  # unknown voice: fail now, with suggestions
+        backend.validate_voice(voice)  # unknown voice: fail now, with suggestions
         if not 0.5 <= speed <= 2.0:
             raise ValueError(f"speed must be between 0.5 and 2.0, got {speed}")
-        self.kokoro = kokoro
-        self.phonemizer = phonemizer
+        self.backend = backend
+        self.g2p = g2p
         self.voice = voice
         self.speed = speed
         self.frame_ms = frame_ms
-        self.sample_rate = sample_rate or kokoro.sample_rate
+        self.sample_rate = sample_rate or backend.capabilities.sample_rate
         self.early_first_chunk = early_first_chunk
         self.max_pending_chunks = max_pending_chunks
         self.stats = SpeakStats()
@@ -199,7 +198,7 @@ class SpeechDriver:
 
     def _synthesize(self, job: ChunkJob) -> SynthesisResult | None:
         try:
-            chunks = self.phonemizer.phonemize(job.text)
+            chunks = self.g2p.phonemize(job.text, self.voice)
         except ValueError:
             return None  # nothing speakable in this chunk (e.g. only punctuation): skip it
         parts: list[SynthesisResult] = []
@@ -207,10 +206,9 @@ class SpeechDriver:
             with self._abort_lock:
                 if self._cancel.is_set():
                     raise SynthesisAborted("turn cancelled")
-                self._abort = AbortHandle()
-                abort = self._abort
+                abort = self._abort = self.backend.abort_handle() if self.backend.capabilities.abortable else None
             try:
-                parts.append(self.kokoro.synthesize(chunk, self.voice, self.speed, abort))
+                parts.append(self.backend.synthesize(chunk, self.voice, self.speed, abort))
             finally:
                 with self._abort_lock:
                     self._abort = None

@@ -68,8 +68,11 @@ class Phonemizer:
             known = ", ".join(sorted(set(LANGUAGES.values())))
             raise UnsupportedLanguageError(f"no G2P for language {lang!r}; Kokoro languages are: {known}")
 
-    def phonemize(self, text: str) -> list[PhonemizedChunk]:
-        """Phonemes for ``text``, split at the best boundaries so each chunk fits Kokoro."""
+    def phonemize(self, text: str, voice: str | None = None) -> list[PhonemizedChunk]:
+        """Phonemes for ``text``, split at the best boundaries so each chunk fits Kokoro.
+
+        ``voice`` is accepted (and ignored: this phonemizer has one language) so a
+        :class:`Phonemizer` serves wherever a :class:`~streamvoice.tts.backend.G2P` is asked for."""
         clean = " ".join(str(text).split())
         if not clean or not any(ch.isalnum() for ch in clean):
             raise ValueError(f"text is empty or has nothing speakable: {text!r}")
@@ -101,6 +104,21 @@ class Phonemizer:
 def phonemizer_for_voice(spec: str) -> Phonemizer:
     """The phonemizer for a voice or blend: its language comes from the voice name's prefix."""
     return Phonemizer(language_of_spec(spec))
+
+
+class VoiceG2P:
+    """The :class:`~streamvoice.tts.backend.G2P` of Kokoro voices: one :class:`Phonemizer` per
+    voice language, created on first use (spaCy and the lexicons load in the thread that asks)."""
+
+    def __init__(self) -> None:
+        self._by_lang: dict[str, Phonemizer] = {}
+
+    def phonemize(self, text: str, voice: str) -> list[PhonemizedChunk]:
+        lang = language_of_spec(voice)
+        ph = self._by_lang.get(lang)
+        if ph is None:
+            ph = self._by_lang[lang] = Phonemizer(lang)
+        return ph.phonemize(text)
 
 
 def _cost(p: _Piece) -> int:

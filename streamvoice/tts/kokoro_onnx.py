@@ -23,18 +23,16 @@ from typing import Any, Literal
 
 import numpy as np
 
+from streamvoice.capabilities import Capabilities
+from streamvoice.tts.backend import G2P, SynthesisAborted
 from streamvoice.tts.types import PhonemizedChunk, SynthesisResult, WordTiming
-from streamvoice.tts.voices import MAX_PHONEMES, VoiceBank
+from streamvoice.tts.voices import LANGUAGES, MAX_PHONEMES, VoiceBank
 
 SAMPLE_RATE = 24_000
 FRAME_SAMPLES = 600  # one duration unit of Kokoro's predictor
 DURATIONS_TENSOR = "/encoder/Round_output_0"
 MODEL_FILES = ("kokoro-v1.0.int8.onnx", "kokoro-v1.0.onnx", "model.onnx")
 GraphKind = Literal["auto", "int8", "float"]
-
-
-class SynthesisAborted(RuntimeError):
-    """The synthesis was abandoned through its :class:`AbortHandle` (a cancelled turn)."""
 
 
 class AbortHandle:
@@ -52,8 +50,10 @@ class AbortHandle:
 
 
 class KokoroOnnx:
-    """A loaded Kokoro session. Call ``synthesize`` from one worker thread at a time."""
+    """A loaded Kokoro session (a :class:`~streamvoice.tts.backend.TtsBackend`). Call ``synthesize``
+    from one worker thread at a time."""
 
+    name = "onnxruntime"
     sample_rate = SAMPLE_RATE
 
     def __init__(
@@ -65,9 +65,25 @@ class KokoroOnnx:
         self.voices = voices
         self.has_durations = has_durations
         self._lock = threading.Lock()
+        self.capabilities = Capabilities(
+            sample_rate=SAMPLE_RATE, abortable=True, voices=tuple(voices.names()),
+            languages=tuple(sorted({lang.split("-")[0] for lang in LANGUAGES.values()})), word_timings=has_durations,
+        )
+
+    def abort_handle(self) -> AbortHandle:
+        """ONNX Runtime can terminate a run from another thread (``RunOptions.terminate``)."""
+        return AbortHandle()
+
+    def validate_voice(self, voice: str) -> None:
+        self.voices.validate(voice)
+
+    def g2p(self) -> G2P:
+        from streamvoice.tts.g2p import VoiceG2P
+
+        return VoiceG2P()
 
     def synthesize(
-        self, chunk: PhonemizedChunk, voice_spec: str, speed: float = 1.0, abort: AbortHandle | None = None
+        self, chunk: PhonemizedChunk, voice_spec: str, speed: float = 1.0, abort: Any = None
     ) -> SynthesisResult:
         """Audio for one phonemized chunk, with word timings relative to the chunk's start."""
         if not 0.5 <= float(speed) <= 2.0:
@@ -184,3 +200,10 @@ def load_kokoro(model_dir: Path, tts_config: Any, warm_up: bool = True, graph: G
             voice = kokoro.voices.names()[0]
         kokoro.synthesize(PhonemizedChunk("warm up", "wˈɔɹm ˈʌp, " * 8, (), "en-us"), voice, 1.0)
     return kokoro
+
+
+def load_backend(config: Any) -> KokoroOnnx:
+    """The ``tts.backend = onnxruntime`` entry of :mod:`streamvoice.tts.loader`."""
+    from streamvoice.models import require
+
+    return load_kokoro(require(config.models.dir, config.tts.model), config.tts)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from streamvoice.asr.backend import DecodeRequest, DecodeResult
+from streamvoice.capabilities import Capabilities
 from streamvoice.engine.engine import Engine, EngineUnavailable
 from streamvoice.tts.types import PhonemizedChunk, SynthesisResult
 
@@ -42,11 +43,14 @@ class SlowAsr:
 
 
 class SlowTts:
+    name = "slow"
+    capabilities = Capabilities(sample_rate=24000)
+
     def __init__(self) -> None:
         self.order: list[str] = []
         self.gate = threading.Event()
 
-    def synthesize(self, chunk: PhonemizedChunk, voice_spec: str, speed: float) -> SynthesisResult:
+    def synthesize(self, chunk: PhonemizedChunk, voice: str, speed: float, abort: object = None) -> SynthesisResult:
         self.gate.wait(5)
         self.order.append(chunk.text)
         return SynthesisResult(np.zeros(240, np.float32), 24000, (), 0.0)
@@ -54,6 +58,11 @@ class SlowTts:
 
 def chunk(text: str) -> PhonemizedChunk:
     return PhonemizedChunk(text, text, (), "en-us")
+
+
+class WordG2P:
+    def phonemize(self, text: str, voice: str) -> list[PhonemizedChunk]:
+        return [chunk(text)]
 
 
 async def test_asr_runs_off_the_loop_and_batches_across_sessions() -> None:
@@ -98,7 +107,7 @@ async def test_finals_overtake_partials() -> None:
 
 async def test_cancel_drops_queued_tts_of_a_turn_and_first_chunks_go_first() -> None:
     tts = SlowTts()
-    engine = Engine(None, tts, lambda text, voice: [chunk(text)])
+    engine = Engine(None, tts, WordG2P())
     await engine.start()
     try:
         busy = asyncio.create_task(engine.synthesize(chunk("busy"), "af", 1.0, first=False, session="a", turn=1))

@@ -125,7 +125,8 @@ async def test_streamed_text_gives_audio_whose_transcription_matches(start_serve
                     break
     audio = np.frombuffer(b"".join(chunks), "<i2").astype(np.float32) / 32768
     assert len(audio) / rate > 2.0
-    backend = engine._asr_backend  # transcribe what was spoken, offline
+    backend = engine.asr_backend()  # transcribe what was spoken, offline
+    assert backend is not None
     from streamvoice.asr.backend import DecodeRequest
 
     request = DecodeRequest(resample(audio, rate, 16000), 0.0, "", "en", "transcribe", False, "final")

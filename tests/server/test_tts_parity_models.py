@@ -48,10 +48,11 @@ async def test_server_and_say_produce_the_same_samples(start_server, models_dir:
     config = load_config({}, {"models": {"dir": str(models_dir)}, "server": {"port": 0}})
     engine = load_engine(config, asr=False)
     try:
-        if not engine.tts_ready and engine._tts_model is None:
+        backend = engine.tts_backend
+        if backend is None:
             pytest.skip("TTS model not loadable here")
         server, server_texts = await _server_samples(start_server, engine, config)
-        driver = SpeechDriver(engine._tts_model, Phonemizer("en-us"), config.tts.voice)  # type: ignore[arg-type]
+        driver = SpeechDriver(backend, Phonemizer("en-us"), config.tts.voice)
         batches = await asyncio.to_thread(lambda: list(driver.speak(iter(DELTAS))))
     finally:
         engine.close()

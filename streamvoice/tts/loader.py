@@ -1,0 +1,24 @@
+"""Choose and load the speech-synthesis backend named by ``tts.backend`` (``auto``: the first).
+
+A new engine is one adapter module with a ``load(config) -> TtsBackend`` function and one line in
+:data:`TTS_BACKENDS`. Entries are ``"module:function"`` strings so an engine's libraries are
+imported only when it is chosen.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from streamvoice.models.choose import resolve
+from streamvoice.tts.backend import TtsBackend
+
+TTS_BACKENDS: dict[str, str] = {
+    "onnxruntime": "streamvoice.tts.kokoro_onnx:load_backend",
+}
+
+
+def load_tts_backend(config: Any) -> TtsBackend:
+    """Load ``config.tts.model`` with the configured backend (blocking; raises ModelError with a fix)."""
+    loader = resolve(TTS_BACKENDS, config.tts.backend, "TTS", "--tts-backend")
+    backend: TtsBackend = loader(config)
+    return backend
