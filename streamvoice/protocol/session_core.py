@@ -128,7 +128,9 @@ class ServerPolicy:
     limits: Limits = field(default_factory=Limits)
     authorize: Callable[[str | None], bool] = _allow_all
     asr_models: frozenset[str] | None = None
-    """Known ASR model names; ``None`` accepts any."""
+    """Names of the ASR models the server has loaded; ``None`` accepts any."""
+    default_asr_model: str | None = None
+    """The model a ``hello`` that names none gets (``ready.asr.model`` says it); ``None``: the wire default."""
     voices: frozenset[str] | None = None
     """Known voice names (blends are checked part by part); ``None`` accepts any."""
     hello_timeout_s: float = 10.0
@@ -285,7 +287,7 @@ class SessionCore:
         if models is not None and asr.model not in models:
             raise ProtocolError(
                 ErrorCode.MODEL_UNAVAILABLE,
-                f"ASR model {asr.model!r} is not available; choose one of {sorted(models)}",
+                f"ASR model {asr.model!r} is not loaded on this server; loaded: {', '.join(sorted(models))}",
                 ref_type=ref,
             )
         voices = self.policy.voices
@@ -311,9 +313,12 @@ class SessionCore:
             )
         if not self.policy.authorize(message.token):
             raise ProtocolError(ErrorCode.UNAUTHORIZED, "missing or invalid token", ref_type="hello")
-        self._check_options(message.asr, message.tts, "hello")
+        asr = message.asr
+        if self.policy.default_asr_model is not None and "model" not in asr.model_fields_set:
+            asr = asr.model_copy(update={"model": self.policy.default_asr_model})
+        self._check_options(asr, message.tts, "hello")
         self.version = max(shared)
-        self.asr, self.tts, self.audio = message.asr, message.tts, message.audio
+        self.asr, self.tts, self.audio = asr, message.tts, message.audio
         ready = Ready(
             session=self.session_id,
             version=self.version,

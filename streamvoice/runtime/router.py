@@ -1,58 +1,47 @@
-"""Frame router: what the session core decoded goes to the right pipeline.
+"""Inbound router: each typed event goes straight to the pipeline that handles it.
 
-audio -> ASR pipeline, text -> TTS pipeline, control (cancel, flow, configure, bye, start/close)
--> the session. The router holds no state; the :class:`RouteTarget` (the session) does.
+audio -> ASR pipeline, text, cancel and flow -> TTS pipeline, configure -> both. Session
+lifecycle events (start, bye, closed) are not the pipelines' business: :func:`route` returns False
+for them and the session handles them. Stateless; never blocks.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
-
-from streamvoice.protocol.session_events import (
+from streamvoice.runtime.asr_pipeline import AsrPipeline
+from streamvoice.runtime.events import (
     AudioEnded,
-    AudioReceived,
+    AudioSamples,
     CancelRequested,
-    ClientBye,
-    Event,
     FlowReported,
+    Inbound,
     OptionsChanged,
-    SessionClosed,
-    SessionStarted,
     TextReceived,
 )
+from streamvoice.runtime.tts_pipeline import TtsPipeline
 
 
-class RouteTarget(Protocol):
-    def on_started(self, event: SessionStarted) -> None: ...
-    def on_audio(self, event: AudioReceived) -> None: ...
-    def on_audio_end(self, event: AudioEnded) -> None: ...
-    def on_text(self, event: TextReceived) -> None: ...
-    def on_cancel(self, event: CancelRequested) -> None: ...
-    def on_flow(self, event: FlowReported) -> None: ...
-    def on_options(self, event: OptionsChanged) -> None: ...
-    def on_bye(self, event: ClientBye) -> None: ...
-    def on_closed(self, event: SessionClosed) -> None: ...
-
-
-def route(event: Event, target: RouteTarget) -> None:
-    """Deliver one session-core event (never blocks)."""
-    if isinstance(event, AudioReceived):  # the hot path first
-        target.on_audio(event)
+def route(event: Inbound, asr: AsrPipeline | None, tts: TtsPipeline | None) -> bool:
+    """Deliver a pipeline event (dropped when its pipeline is absent); False for lifecycle events."""
+    if isinstance(event, AudioSamples):  # the hot path first
+        if asr is not None:
+            asr.push(event.samples, event.sample_rate, event.seq)
     elif isinstance(event, FlowReported):
-        target.on_flow(event)
+        if tts is not None:
+            tts.flow(event.turn, event.played_ms, event.buffered_ms)
     elif isinstance(event, TextReceived):
-        target.on_text(event)
+        if tts is not None:
+            tts.text(event.turn, event.text, event.final)
     elif isinstance(event, CancelRequested):
-        target.on_cancel(event)
+        if tts is not None:
+            tts.cancel(event.turn)
     elif isinstance(event, AudioEnded):
-        target.on_audio_end(event)
-    elif isinstance(event, SessionStarted):
-        target.on_started(event)
+        if asr is not None:
+            asr.end_audio()
     elif isinstance(event, OptionsChanged):
-        target.on_options(event)
-    elif isinstance(event, ClientBye):
-        target.on_bye(event)
-    elif isinstance(event, SessionClosed):
-        target.on_closed(event)
-    else:  # pragma: no cover - the union is closed
-        raise TypeError(f"unroutable event {event!r}")
+        if asr is not None:
+            asr.configure(event.asr)
+        if tts is not None:
+            tts.configure(event.tts)
+    else:
+        return False
+    return True

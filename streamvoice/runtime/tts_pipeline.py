@@ -4,10 +4,11 @@ Turns play one after another. Each turn is a :class:`~streamvoice.tts.turn.TurnS
 the same sans-I/O object the CLI's ``say`` drives, so segmentation, fades at every chunk join,
 resampling, sample format and word offsets are one code path and both produce the same samples.
 Within the playing turn a producer synthesizes ahead (at most ``SYNTH_AHEAD`` chunks) while the
-consumer sends the plan's frames when the :class:`CreditPacer` allows, into the audio lane (which
-waits when the client does not read). ``cancel`` marks the turn, cancels its task, drops its
-queued work in the engine and its queued frames in the lane, then queues
-``tts_done{status: cancelled}``: nothing of the turn can follow it.
+consumer puts the plan's frames into the outbox when the :class:`CreditPacer` allows (the outbox
+waits when the client does not read). Voice and speed are read per chunk, so ``configure``
+applies from the next chunk. ``cancel`` marks the turn, cancels its task, drops its queued work in
+the engine and its unsent frames in the outbox, then puts ``tts_done{status: cancelled}``: nothing
+of the turn can follow it.
 """
 
 from __future__ import annotations
@@ -16,17 +17,17 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from streamvoice.engine.engine import EngineUnavailable, SpeechEngine
 from streamvoice.engine.workqueue import QueueFull
 from streamvoice.protocol.errors import ErrorCode
-from streamvoice.protocol.messages import ErrorMessage, ErrorRef, ServerMessage, TtsAudio, TtsDone, TtsWord
+from streamvoice.protocol.messages import ErrorMessage, ErrorRef, TtsAudio, TtsDone, TtsWord
 from streamvoice.protocol.options import TtsOptions
 from streamvoice.runtime.credits import CreditPacer
 from streamvoice.runtime.observe import NullObserver, Observer
-from streamvoice.tts.frames import encode_frame as encode_output
+from streamvoice.runtime.outbox import Outbox
 from streamvoice.tts.turn import AudioFrame, ChunkJob, TurnSynthesisPlan, merge_results
 from streamvoice.tts.types import SynthesisResult
 
@@ -56,8 +57,7 @@ class TtsPipeline:
         session_id: str,
         options: TtsOptions,
         pacer: CreditPacer,
-        emit: Callable[[ServerMessage], None],
-        emit_audio: Callable[[TtsAudio], Awaitable[None]],
+        outbox: Outbox,
         *,
         frame_ms: int = 60,
         observer: Observer | None = None,
@@ -67,8 +67,7 @@ class TtsPipeline:
         self.session_id = session_id
         self.options = options
         self.pacer = pacer
-        self._emit = emit
-        self._emit_audio = emit_audio
+        self._out = outbox
         self.frame_ms = frame_ms
         self._obs = observer or NullObserver()
         self._clock = clock
@@ -78,12 +77,6 @@ class TtsPipeline:
         self._wake = asyncio.Event()
         self._credit = asyncio.Event()
         self._closing = False
-        self._purge: Callable[[int], int] = lambda _turn: 0
-        self.completed = 0
-
-    def set_purge(self, purge: Callable[[int], int]) -> None:
-        """How to drop a turn's queued frames from the outbound audio lane."""
-        self._purge = purge
 
     # -- inputs from the router ------------------------------------------------------------------
     def text(self, turn_id: int, text: str, final: bool) -> None:
@@ -113,12 +106,12 @@ class TtsPipeline:
     def _refuse(self, turn_id: int) -> None:
         """Policy of the bounded turn queue: a new turn past the bound is refused, never queued."""
         self._refused.append(turn_id)
-        self._emit(ErrorMessage(
+        self._out.put(ErrorMessage(
             code=ErrorCode.RATE_LIMITED.value, fatal=False, ref=ErrorRef(type="text", seq=turn_id),
             message=f"{MAX_QUEUED_TURNS} turns are already waiting to be spoken; turn {turn_id} was dropped. "
                     "Wait for tts_done (or cancel) before starting more turns",
         ))
-        self._emit(TtsDone(turn=turn_id, status="error", duration_ms=0))
+        self._out.put(TtsDone(turn=turn_id, status="error", duration_ms=0))
 
     def cancel(self, turn_id: int | None) -> list[int]:
         """Barge-in; returns the turns cancelled."""
@@ -217,7 +210,7 @@ class TtsPipeline:
                     return "cancelled"
                 if frame.seq == 0:
                     self._obs.tts_first_audio(self._clock() - turn.first_text_at)
-                await self._emit_audio(_message(frame))
+                await self._out.put_audio(_message(frame))
                 self.pacer.on_sent(turn.id, frame_ms, self._clock())
                 turn.sent_ms += frame_ms
 
@@ -242,18 +235,16 @@ class TtsPipeline:
         self.engine.cancel(self.session_id, turn.id)
         if turn.task is not None and not turn.task.done():
             turn.task.cancel()
-        self._purge(turn.id)
+        self._out.purge_audio(turn.id)
         self._finish(turn, "cancelled")
         if turn.task is None:  # never started: forget it now
             self._forget(turn)
 
     def _finish(self, turn: _Turn, status: str, error: ErrorMessage | None = None) -> None:
         if status == "error":
-            self._emit(error or ErrorMessage(code=ErrorCode.INTERNAL.value, fatal=False,
+            self._out.put(error or ErrorMessage(code=ErrorCode.INTERNAL.value, fatal=False,
                                              message=f"speech synthesis failed for turn {turn.id}; try again"))
-        self._emit(TtsDone(turn=turn.id, status=status, duration_ms=int(turn.sent_ms)))  # type: ignore[arg-type]
-        if status == "complete":
-            self.completed += 1
+        self._out.put(TtsDone(turn=turn.id, status=status, duration_ms=int(turn.sent_ms)))  # type: ignore[arg-type]
         self.pacer.end_turn(turn.id)
 
     def _forget(self, turn: _Turn) -> None:
@@ -277,4 +268,4 @@ def unavailable_error(exc: Exception) -> ErrorMessage:
     return ErrorMessage(code=code.value, message=str(exc), fatal=False)
 
 
-__all__ = ["EngineUnavailable", "TtsPipeline", "encode_output", "unavailable_error"]
+__all__ = ["EngineUnavailable", "TtsPipeline", "unavailable_error"]

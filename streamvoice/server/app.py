@@ -20,7 +20,7 @@ from streamvoice.engine.engine import SpeechEngine
 from streamvoice.protocol.errors import CloseCode
 from streamvoice.protocol.limits import Limits
 from streamvoice.protocol.session_core import ServerPolicy
-from streamvoice.runtime.session import Session, TransportClosed
+from streamvoice.runtime.wire import TransportClosed, WireSession
 from streamvoice.server.auth import token_ok
 from streamvoice.server.http import HttpFace
 from streamvoice.server.metrics import Registry, ServerMetrics
@@ -31,7 +31,7 @@ WRITE_LIMIT = 256 * 1024  # bytes buffered in the WebSocket writer before send()
 
 
 class WsTransport:
-    """Adapts a websockets connection to the runtime's Transport."""
+    """Adapts a websockets connection to the wire session's byte :class:`Transport`."""
 
     def __init__(self, conn: ServerConnection) -> None:
         self.conn = conn
@@ -63,7 +63,7 @@ class Server:
         self.engine = engine
         self.registry = registry or Registry()
         self.metrics = ServerMetrics(self.registry, engine.queue_depths)
-        self.sessions: dict[str, Session] = {}
+        self.sessions: dict[str, WireSession] = {}
         self._ws: WsServer | None = None
         self._stopping = False
         self._stopped = asyncio.Event()
@@ -130,9 +130,11 @@ class Server:
             limits=self.limits,
             authorize=lambda token: header_auth or token_ok(expected, token),
             voices=self.engine.voices,
+            asr_models=self.engine.asr_models,
+            default_asr_model=self.config.asr.model,
             hello_timeout_s=cfg.hello_timeout_s,
         )
-        session = Session(session_id, WsTransport(conn), self.engine, self.config, policy, observer=self.metrics)
+        session = WireSession(session_id, WsTransport(conn), self.engine, self.config, policy, observer=self.metrics)
         self.sessions[session_id] = session
         self.metrics.sessions_total.inc()
         self.metrics.sessions.set(len(self.sessions))
