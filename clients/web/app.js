@@ -50,7 +50,7 @@ function serverUrl() {
 function settings() {
   return {
     asr: { language: $("language").value, task: $("task").value },
-    tts: { voice: $("voice").value.trim() || "af_heart", speed: Number($("speed").value) },
+    tts: { voice: $("voice").value || "af_heart", speed: Number($("speed").value) },
   };
 }
 
@@ -260,10 +260,27 @@ function playbackReport(report) {
 
 // ---- settings and wiring ------------------------------------------------------------------
 
+// The voice list is the server's (GET /v1/voices); the page starts with the default alone.
+async function loadVoices() {
+  try {
+    const response = await fetch("/v1/voices", { cache: "no-store" });
+    if (!response.ok) return;
+    const offer = await response.json();
+    if (!offer.voices || offer.voices.length === 0) return;
+    const select = $("voice");
+    const current = select.value || offer.default_voice;
+    select.replaceChildren(...offer.voices.map((name) => new Option(name, name, false, name === current)));
+    stats.voices = offer.voices.length;
+  } catch (error) {
+    console.warn("voice list unavailable", error);
+  }
+}
+
 function reconfigure(part) {
   if (connection) connection.send(msg.configure({ [part]: settings()[part] }));
 }
 
+loadVoices();
 $("start").addEventListener("click", toggleCapture);
 $("language").addEventListener("change", () => reconfigure("asr"));
 $("task").addEventListener("change", () => reconfigure("asr"));

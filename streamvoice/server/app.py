@@ -73,12 +73,19 @@ class Server:
             max_frame_bytes=cfg.max_frame_bytes, max_text_chars=cfg.max_text_chars,
             max_messages_per_s=cfg.max_messages_per_s, max_audio_lead_ms=cfg.max_audio_lead_ms,
         )
-        self.http = HttpFace(cfg, ready=self.ready, metrics=self.render_metrics)
+        self.http = HttpFace(cfg, ready=self.ready, metrics=self.render_metrics, offer=self.offer)
         self.warm = False  # every loaded model has run once (see Engine.warm_up)
 
     def ready(self) -> bool:
         """/readyz: serving, not stopping, and the models warm, so the first reply is not a cold one."""
         return self._ws is not None and not self._stopping and self.engine.asr_ready and self.warm
+
+    def offer(self) -> dict[str, object]:
+        """/v1/voices: the voices and ASR models sessions may choose (empty: any name is accepted)."""
+        return {
+            "voices": sorted(self.engine.voices or ()), "default_voice": self.config.tts.voice,
+            "asr_models": sorted(self.engine.asr_models or ()), "default_asr_model": self.config.asr.model,
+        }
 
     def render_metrics(self) -> str:
         self.metrics.sessions.set(len(self.sessions))

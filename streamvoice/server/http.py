@@ -1,5 +1,6 @@
-"""HTTP side of the one port: caption page (static files), /healthz, /readyz, /metrics, and the
-checks made before a ``/v1/stream`` upgrade (Origin allow-list, Authorization header).
+"""HTTP side of the one port: caption page (static files), /healthz, /readyz, /metrics, /v1/voices
+(what the loaded models offer, for the page's selectors), and the checks made before a
+``/v1/stream`` upgrade (Origin allow-list, Authorization header).
 
 Admission control (max sessions) is not decided here but in the connection handler, right after
 the handshake and before any work: the client then sees close code 1013 (try again later), which
@@ -9,6 +10,7 @@ failure to a browser WebSocket).
 
 from __future__ import annotations
 
+import json
 import mimetypes
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +24,7 @@ from streamvoice.config import ServerConfig
 from streamvoice.server.auth import bearer, origin_ok, token_ok
 
 STREAM_PATH = "/v1/stream"
+VOICES_PATH = "/v1/voices"
 _TYPES = {
     ".html": "text/html; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
@@ -81,11 +84,13 @@ class HttpFace:
         *,
         ready: Callable[[], bool],
         metrics: Callable[[], str],
+        offer: Callable[[], dict[str, object]] = dict,
         web_root: Path | None = None,
     ) -> None:
         self.config = config
         self._ready = ready
         self._metrics = metrics
+        self._offer = offer
         self.web_root = web_root or config.web_root or default_web_root()
 
     def __call__(self, connection: ServerConnection, request: Request) -> Response | None:
@@ -98,6 +103,8 @@ class HttpFace:
             return text(200, "OK", "ready\n") if self._ready() else text(503, "Service Unavailable", "loading\n")
         if path == "/metrics":
             return _response(200, "OK", self._metrics().encode(), "text/plain; version=0.0.4; charset=utf-8")
+        if path == VOICES_PATH:
+            return _response(200, "OK", json.dumps(self._offer()).encode(), "application/json")
         if request.headers.get("Upgrade"):
             return text(404, "Not Found", f"WebSocket endpoint is {STREAM_PATH}\n")
         return static_file(self.web_root, path)

@@ -89,6 +89,9 @@ def test_captions_and_echo_in_browser(
             page = browser.new_page(viewport={"width": 1100, "height": 720})
             page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
             page.goto(f"{live_server}/")
+            # the voice field lists the server's voices (GET /v1/voices), not a hand-picked few
+            page.wait_for_function("document.querySelectorAll('#voice option').length >= 50", timeout=30_000)
+            page.select_option("#voice", "am_adam")
             page.select_option("#language", "en")
             page.check("#echo")
             page.get_by_role("button", name="Start captioning").click()

@@ -287,3 +287,15 @@ async def test_turns_past_the_queue_bound_are_refused_not_queued(start_server) -
         await s.ping(3)
         after = await collect(s, lambda m: isinstance(m, Pong), timeout=5)
         assert {m.turn for m in after if isinstance(m, TtsDone)} <= set(turns[:-1])
+
+
+async def test_voices_endpoint_lists_what_sessions_may_choose(start_server) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    engine = FakeEngine(voices=frozenset({"af_heart", "am_adam"}), asr_models=frozenset({"whisper-base"}))
+    srv = await start_server(engine=engine)
+    loop = asyncio.get_running_loop()
+    status, body = await loop.run_in_executor(None, http_get, srv.port, "/v1/voices")
+    offer = json.loads(body)
+    assert status == 200 and offer["voices"] == ["af_heart", "am_adam"] and offer["asr_models"] == ["whisper-base"]
+    assert offer["default_voice"] == "af_heart"
