@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-EXTRAS ?= asr,tts,webrtc,mic,dev,bench
+EXTRAS ?= asr,tts,mic,dev,bench
 MODELS ?= whisper-base whisper-tiny.en kokoro-82m
 STAMP := $(VENV)/.installed
 APT_PACKAGES ?= libportaudio2 chromium espeak-ng sox
@@ -44,9 +44,11 @@ test: sysdeps install models web
 test-fast: install
 	$(PY) -m pytest -q -m "not models and not browser"
 
+# ruff, mypy, and the import-linter contracts of pyproject.toml (layers, the transport seam, no model class in the engine)
 lint: install
 	$(VENV)/bin/ruff check streamvoice tests bench
 	$(VENV)/bin/mypy streamvoice
+	$(VENV)/bin/lint-imports
 
 # Full run: the reference figures in bench/results/ (committed), then README's Performance table from them.
 bench: install models
