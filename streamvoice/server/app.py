@@ -1,6 +1,6 @@
 """The server: one port, many sessions, an ordered and idempotent stop.
 
-``Server(config, engine, registry)``; ``await start()``; ``port``; ``await stop(timeout)``:
+``Server(config, engine, registry)`` (a prometheus_client registry; a new one per server by default); ``await start()``; ``port``; ``await stop(timeout)``:
 stop accepting -> every session flushes its finals and ends its turns -> close 1001 -> done.
 """
 
@@ -11,6 +11,7 @@ import logging
 import secrets
 from typing import Any
 
+from prometheus_client import CollectorRegistry
 from websockets.asyncio.server import Server as WsServer
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
@@ -23,7 +24,7 @@ from streamvoice.protocol.session_core import ServerPolicy
 from streamvoice.runtime.wire import TransportClosed, WireSession
 from streamvoice.server.auth import token_ok
 from streamvoice.server.http import HttpFace
-from streamvoice.server.metrics import Registry, ServerMetrics
+from streamvoice.server.metrics import ServerMetrics
 
 log = logging.getLogger(__name__)
 
@@ -58,11 +59,10 @@ class WsTransport:
 
 
 class Server:
-    def __init__(self, config: Config, engine: SpeechEngine, registry: Registry | None = None) -> None:
+    def __init__(self, config: Config, engine: SpeechEngine, registry: CollectorRegistry | None = None) -> None:
         self.config = config
         self.engine = engine
-        self.registry = registry or Registry()
-        self.metrics = ServerMetrics(self.registry, engine.queue_depths)
+        self.metrics = ServerMetrics(registry, engine.queue_depths)  # a registry of its own unless given one
         self.sessions: dict[str, WireSession] = {}
         self._ws: WsServer | None = None
         self._stopping = False
@@ -89,7 +89,7 @@ class Server:
 
     def render_metrics(self) -> str:
         self.metrics.sessions.set(len(self.sessions))
-        return self.registry.render()
+        return self.metrics.render()
 
     @property
     def port(self) -> int:
@@ -127,7 +127,7 @@ class Server:
             await conn.close(CloseCode.GOING_AWAY, "server shutting down")
             return
         if len(self.sessions) >= cfg.max_sessions:  # before any work for it
-            self.metrics.refused.inc(reason="full")
+            self.metrics.refused.labels(reason="full").inc()
             await conn.close(CloseCode.TRY_AGAIN_LATER, "server full; try again later")
             return
         session_id = secrets.token_hex(6)

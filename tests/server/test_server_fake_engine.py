@@ -53,7 +53,7 @@ async def test_http_endpoints(start_server) -> None:  # type: ignore[no-untyped-
     status, _ = await loop.run_in_executor(None, http_get, srv.port, "/readyz")
     assert status == 200
     status, body = await loop.run_in_executor(None, http_get, srv.port, "/metrics")
-    assert status == 200 and "streamvoice_sessions 0" in body
+    assert status == 200 and "streamvoice_sessions 0.0" in body and "streamvoice_sessions_accepted_total 0.0" in body
     status, body = await loop.run_in_executor(None, http_get, srv.port, "/")
     assert status == 200 and "<html" in body.lower()
     status, _ = await loop.run_in_executor(None, http_get, srv.port, "/nothing-here.js")
@@ -232,7 +232,7 @@ async def test_client_that_never_reads_is_closed_and_others_are_fine(start_serve
         assert len(srv.sessions) == 1  # the slow one is gone, ours lives
         await s.ping(3)
         await collect(s, lambda m: isinstance(m, Pong), timeout=2)
-    assert srv.metrics.errors.value(code="slow_consumer") >= 1
+    assert srv.metrics.value("streamvoice_errors_total", code="slow_consumer") >= 1
     raw.close()
 
 
@@ -265,7 +265,7 @@ async def test_degradation_is_announced_when_asr_falls_behind(start_server) -> N
         got = await collect(s, lambda m: isinstance(m, ServerFlow) and m.dropped_ms > 0, timeout=10)
     levels = [m.level for m in got if isinstance(m, ServerFlow)]
     assert levels[0] == 1 and 3 in levels
-    assert srv.metrics.drops.value(what="input_audio_ms") > 0
+    assert srv.metrics.value("streamvoice_dropped_total", what="input_audio_ms") > 0
     assert not any(isinstance(m, Partial) for m in got[got.index(next(m for m in got if isinstance(m, ServerFlow)
                                                                         and m.level == 2)) + 1:])
 

@@ -6,25 +6,24 @@ from pathlib import Path
 
 from streamvoice.server.auth import bearer, origin_ok, token_ok
 from streamvoice.server.http import static_file
-from streamvoice.server.metrics import Registry
+from streamvoice.server.metrics import ServerMetrics
 
 
-def test_metrics_render_prometheus_text() -> None:
-    r = Registry()
-    c = r.counter("x_total", "things")
-    c.inc(kind="a")
-    c.inc(2, kind="a")
-    h = r.histogram("lat_seconds", "latency", (0.1, 1.0))
-    h.observe(0.05)
-    h.observe(0.5)
-    h.observe(5.0)
-    text = r.render()
-    assert 'x_total{kind="a"} 3' in text
-    assert 'lat_seconds_bucket{le="0.1"} 1' in text
-    assert 'lat_seconds_bucket{le="1"} 2' in text
-    assert 'lat_seconds_bucket{le="+Inf"} 3' in text
-    assert "lat_seconds_count 3" in text
-    assert "# TYPE lat_seconds histogram" in text
+def test_metrics_render_prometheus_text_per_server_registry() -> None:
+    a, b = ServerMetrics(queue_depths=lambda: {"asr:final": 2}), ServerMetrics()
+    a.error("slow_consumer")
+    a.error("slow_consumer")
+    for s in (0.05, 0.5, 5.0):
+        a.final_latency(s)
+    text = a.render()
+    assert 'streamvoice_errors_total{code="slow_consumer"} 2.0' in text
+    assert 'streamvoice_final_latency_seconds_bucket{le="0.1"} 1.0' in text
+    assert 'streamvoice_final_latency_seconds_bucket{le="1.0"} 2.0' in text
+    assert 'streamvoice_final_latency_seconds_bucket{le="+Inf"} 3.0' in text
+    assert "# TYPE streamvoice_final_latency_seconds histogram" in text
+    assert 'streamvoice_engine_queue_depth{queue="asr:final"} 2.0' in text
+    assert a.value("streamvoice_errors_total", code="slow_consumer") == 2
+    assert b.value("streamvoice_errors_total", code="slow_consumer") == 0  # servers share nothing
 
 
 def test_token_checks() -> None:
