@@ -13,9 +13,10 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, EnvSettingsSource, SettingsConfigDict
 
 ENV_PREFIX = "STREAMVOICE_"
 
@@ -107,24 +108,48 @@ class ConfigError(ValueError):
     """A setting has a bad value; the message names the setting and what is allowed."""
 
 
+class _EnvSource(EnvSettingsSource):
+    """pydantic-settings' environment source, reading a given mapping (tests pass their own)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], env: Mapping[str, str]) -> None:
+        self._given = env
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return {k.lower(): v for k, v in self._given.items()}
+
+
+class _Environment(BaseSettings):
+    """The ``STREAMVOICE_*`` layer, parsed by pydantic-settings (``SECTION__FIELD`` nests)."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="ignore",
+                                      enable_decoding=False)
+    models: str | dict[str, str] | None = None  # STREAMVOICE_MODELS is the folder
+    asr: dict[str, str] = {}
+    tts: dict[str, str] = {}
+    server: dict[str, str] = {}
+    log_level: str | None = None
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: Any, *_: Any,
+                                   **__: Any) -> tuple[Any, ...]:
+        return (init_settings,)  # only what _env_layer passes in (read from its mapping by _EnvSource)
+
+
 def _env_layer(env: Mapping[str, str]) -> dict[str, Any]:
-    layer: dict[str, Any] = {}
-    for key, value in env.items():
-        if not key.startswith(ENV_PREFIX):
+    """The environment as a partial config; comma-separated values fill tuple fields."""
+    raw = _Environment(**_EnvSource(_Environment, env)())
+    layer: dict[str, Any] = raw.model_dump(exclude_none=True)
+    if isinstance(raw.models, str):
+        layer["models"] = {"dir": raw.models}
+    for section, values in layer.items():
+        if not isinstance(values, dict):
             continue
-        name = key[len(ENV_PREFIX) :].lower()
-        if name == "models":
-            layer.setdefault("models", {})["dir"] = value
-        elif name == "log_level":
-            layer["log_level"] = value
-        elif "__" in name:
-            section, field = name.split("__", 1)
-            if section in Config.model_fields and field:
-                value_any: Any = value
-                if field in ("allowed_origins", "languages"):
-                    value_any = tuple(v.strip() for v in value.split(",") if v.strip())
-                layer.setdefault(section, {})[field] = value_any
-    return layer
+        fields = Config.model_fields[section].annotation.model_fields  # type: ignore[union-attr]
+        for name, value in values.items():
+            if name in fields and get_origin(fields[name].annotation) is tuple:
+                values[name] = tuple(v.strip() for v in value.split(",") if v.strip())
+    return {k: v for k, v in layer.items() if v != {}}
 
 
 def _merge(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:

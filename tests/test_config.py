@@ -55,3 +55,11 @@ def test_asr_stream_settings_reach_the_stream_options() -> None:
     assert (options.window_s, options.vad_frame_ms, options.lock_language) == (10.0, 20, True)
     with pytest.raises(ConfigError, match="vad_frame_ms"):
         load_config(env={"STREAMVOICE_ASR__VAD_FRAME_MS": "25"})
+
+
+def test_environment_lists_and_backends() -> None:
+    config = load_config({"STREAMVOICE_ASR__EXTRA_MODELS": "whisper-tiny.en, whisper-small",
+                          "STREAMVOICE_TTS__BACKEND": "onnxruntime", "STREAMVOICE_MODELS": "/m",
+                          "streamvoice_server__port": "9001"})
+    assert config.asr.extra_models == ("whisper-tiny.en", "whisper-small")
+    assert config.tts.backend == "onnxruntime" and str(config.models.dir) == "/m" and config.server.port == 9001

@@ -1,6 +1,7 @@
 """The server: one port, many sessions, an ordered and idempotent stop.
 
-``Server(config, engine, registry)`` (a prometheus_client registry; a new one per server by default); ``await start()``; ``port``; ``await stop(timeout)``:
+``Server(config, engine, registry)`` (prometheus_client; a registry per server unless given);
+``await start()``; ``port``; ``await stop(timeout)``:
 stop accepting -> every session flushes its finals and ends its turns -> close 1001 -> done.
 """
 
