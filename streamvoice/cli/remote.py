@@ -19,9 +19,20 @@ import numpy as np
 
 from streamvoice.cli.event_lines import event_line
 from streamvoice.client import ServerClosed, connect
-from streamvoice.protocol import AsrOptions, ErrorMessage, Final, Partial, Speech, TtsAudio, TtsDone, TtsOptions
+from streamvoice.protocol import (
+    AsrOptions,
+    AudioInputOptions,
+    ErrorMessage,
+    Final,
+    Partial,
+    Speech,
+    TtsAudio,
+    TtsDone,
+    TtsOptions,
+)
 
 CHUNK_S = 0.02
+INPUT_RATE = AudioInputOptions().sample_rate  # the session's default input format (PROTOCOL 5.1.3)
 IDLE_AFTER_END_S = 1.5  # after audio_end, every speech start has its final and nothing new came
 
 
@@ -31,8 +42,8 @@ async def remote_transcribe(url: str, path: str | Path, options: Mapping[str, An
 
     samples, rate = read_audio(Path(path))[:2]
     audio = np.asarray(samples, np.float32)
-    if int(rate) != 16000:
-        audio = resample(audio, int(rate), 16000)
+    if int(rate) != INPUT_RATE:
+        audio = resample(audio, int(rate), INPUT_RATE)
     asr = AsrOptions(language=options.get("language") or "auto", languages=list(options.get("languages") or []),
                      lock_language=bool(options.get("lock_language")))
     try:
@@ -46,7 +57,7 @@ async def remote_transcribe(url: str, path: str | Path, options: Mapping[str, An
             async def send() -> None:
                 loop = asyncio.get_running_loop()
                 t0 = loop.time()
-                step = int(16000 * CHUNK_S)
+                step = int(INPUT_RATE * CHUNK_S)
                 for n, i in enumerate(range(0, len(audio), step)):
                     await session.send_audio(audio[i : i + step])
                     sent[0] = min(len(audio), i + step)
@@ -63,7 +74,7 @@ async def remote_transcribe(url: str, path: str | Path, options: Mapping[str, An
                         break
                     continue
                 if json_out and isinstance(message, Speech | Partial | Final):
-                    line = wire_event_json(message, sent[0] / 16000, clock() - wall0)
+                    line = wire_event_json(message, sent[0] / INPUT_RATE, clock() - wall0)
                     sys.stdout.write(json.dumps(line, ensure_ascii=False) + "\n")
                     sys.stdout.flush()
                 if isinstance(message, Speech):

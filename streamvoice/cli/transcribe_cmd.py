@@ -93,9 +93,10 @@ def run(args: argparse.Namespace, config: Config) -> int:
 
 def live_chunks(samples: Any, rate: int, chunk_ms: int = 20) -> Iterator[Any]:
     """Resample to 16 kHz chunk by chunk, as audio would arrive from a client."""
+    from streamvoice.asr.backend import ASR_SAMPLE_RATE
     from streamvoice.audio.resample import Resampler
 
-    resampler = Resampler(rate, 16000)
+    resampler = Resampler(rate, ASR_SAMPLE_RATE)
     step = max(1, rate * chunk_ms // 1000)
     for i in range(0, len(samples), step):
         out = resampler.process(samples[i : i + step])

@@ -30,16 +30,13 @@ Rules (the table :data:`TRANSITIONS` is the single source of truth):
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from enum import Enum
 from typing import Final
 
 from streamvoice.protocol.base import SAMPLE_WIDTH
 from streamvoice.protocol.codec import Frame, decode_client, encode
 from streamvoice.protocol.errors import ERROR_TABLE, CloseCode, ErrorCode, ProtocolError
-from streamvoice.protocol.limits import Limits
 from streamvoice.protocol.messages import (
-    PROTOCOL_VERSION,
     Audio,
     AudioEnd,
     Bye,
@@ -57,14 +54,8 @@ from streamvoice.protocol.messages import (
     Text,
     lane_for,
 )
-from streamvoice.protocol.options import (
-    AsrOptions,
-    AudioFormat,
-    AudioInputOptions,
-    TtsOptions,
-    merge_options,
-    parse_voice_blend,
-)
+from streamvoice.protocol.options import AsrOptions, AudioFormat, AudioInputOptions, TtsOptions, merge_options
+from streamvoice.protocol.policy import ServerPolicy, check_options
 from streamvoice.protocol.session_events import (
     AudioEnded,
     AudioReceived,
@@ -79,6 +70,7 @@ from streamvoice.protocol.session_events import (
     SessionStarted,
     TextReceived,
 )
+from streamvoice.protocol.turns import TurnTracker
 
 
 class State(Enum):
@@ -116,26 +108,6 @@ TRANSITIONS: Final[dict[tuple[State, str], tuple[str, State]]] = {
 }
 
 
-def _allow_all(token: str | None) -> bool:
-    return True
-
-
-@dataclass(frozen=True, slots=True)
-class ServerPolicy:
-    """What this server accepts; pure data (``authorize`` must be a pure, fast predicate)."""
-
-    versions: tuple[int, ...] = (PROTOCOL_VERSION,)
-    limits: Limits = field(default_factory=Limits)
-    authorize: Callable[[str | None], bool] = _allow_all
-    asr_models: frozenset[str] | None = None
-    """Names of the ASR models the server has loaded; ``None`` accepts any."""
-    default_asr_model: str | None = None
-    """The model a ``hello`` that names none gets (``ready.asr.model`` says it); ``None``: the wire default."""
-    voices: frozenset[str] | None = None
-    """Known voice names (blends are checked part by part); ``None`` accepts any."""
-    hello_timeout_s: float = 10.0
-
-
 class SessionCore:
     """Protocol state of one session. Not thread-safe; call from one task."""
 
@@ -152,9 +124,7 @@ class SessionCore:
         self._tokens_at = now
         self._rate_notified = False
         self._last_audio_seq: int | None = None
-        self._open_turn: int | None = None
-        self._last_turn = 0
-        self._turn_chars = 0
+        self._turns = TurnTracker()
         self._pending: tuple[ErrorCode, str] | None = None
 
     # --- inputs -----------------------------------------------------------------------
@@ -164,25 +134,12 @@ class SessionCore:
         if self.state in (State.CLOSING, State.CLOSED):
             return []
         if not self._take_token(now):
-            if self._rate_notified:
-                return []
-            self._rate_notified = True
-            limit = self.policy.limits.max_messages_per_s
-            return self._reject(ProtocolError(ErrorCode.RATE_LIMITED, f"over {limit} messages/s; dropped"))
+            return [] if self._rate_notified else self._rate_error()
         self._rate_notified = False
         try:
             message = decode_client(frame, self.policy.limits)
         except ProtocolError as exc:
             return self._reject(exc)
-        return self._dispatch(message.type, message)
-
-    def receive(self, message: ClientMessage, now: float) -> list[Output]:
-        """An already decoded message arrived (same as :meth:`receive_frame` minus decoding)."""
-        if self.state in (State.CLOSING, State.CLOSED):
-            return []
-        if not self._take_token(now):
-            return [] if self._rate_notified else self._rate_error()
-        self._rate_notified = False
         return self._dispatch(message.type, message)
 
     def tick(self, now: float) -> list[Output]:
@@ -282,24 +239,6 @@ class SessionCore:
         limit = self.policy.limits.max_messages_per_s
         return self._reject(ProtocolError(ErrorCode.RATE_LIMITED, f"over {limit} messages/s; dropped"))
 
-    def _check_options(self, asr: AsrOptions, tts: TtsOptions, ref: str) -> None:
-        models = self.policy.asr_models
-        if models is not None and asr.model not in models:
-            raise ProtocolError(
-                ErrorCode.MODEL_UNAVAILABLE,
-                f"ASR model {asr.model!r} is not loaded on this server; loaded: {', '.join(sorted(models))}",
-                ref_type=ref,
-            )
-        voices = self.policy.voices
-        if voices is not None:
-            unknown = [name for name, _ in parse_voice_blend(tts.voice) if name not in voices]
-            if unknown:
-                raise ProtocolError(
-                    ErrorCode.UNKNOWN_VOICE,
-                    f"unknown voice {unknown[0]!r}; choose from {sorted(voices)[:20]}",
-                    ref_type=ref,
-                )
-
     # --- handlers (one per table entry; raise ProtocolError to reject) ------------------
 
     def _on_hello(self, message: ClientMessage | None) -> list[Output]:
@@ -316,7 +255,7 @@ class SessionCore:
         asr = message.asr
         if self.policy.default_asr_model is not None and "model" not in asr.model_fields_set:
             asr = asr.model_copy(update={"model": self.policy.default_asr_model})
-        self._check_options(asr, message.tts, "hello")
+        check_options(self.policy, asr, message.tts, "hello")
         self.version = max(shared)
         self.asr, self.tts, self.audio = asr, message.tts, message.audio
         ready = Ready(
@@ -384,48 +323,13 @@ class SessionCore:
         return [AudioEnded(message.seq)]
 
     def _on_text(self, message: ClientMessage | None) -> list[Output]:
-        assert isinstance(message, Text)
-        turn = self._resolve_turn(message.turn)
-        limit = self.policy.limits.max_text_chars
-        chars = (self._turn_chars if turn == self._open_turn else 0) + len(message.text)
-        if chars > limit:
-            raise ProtocolError(
-                ErrorCode.TEXT_TOO_LONG,
-                f"turn {turn} would exceed max_text_chars={limit}; end the turn and start another",
-                ref_type="text",
-                ref_seq=turn,
-            )
-        self._open_turn, self._last_turn, self._turn_chars = turn, turn, chars
-        if message.final:
-            self._open_turn, self._turn_chars = None, 0
+        assert isinstance(message, Text), "the transition table routes only text here"
+        turn = self._turns.accept(message.turn, len(message.text), message.final, self.policy.limits.max_text_chars)
         return [TextReceived(turn, message.text, message.final)]
 
-    def _resolve_turn(self, requested: int | None) -> int:
-        open_turn = self._open_turn
-        if open_turn is not None:
-            if requested is None or requested == open_turn:
-                return open_turn
-            raise ProtocolError(
-                ErrorCode.BAD_STATE,
-                f"turn {open_turn} is still open; end it with final=true before turn {requested}",
-                ref_type="text",
-                ref_seq=requested,
-            )
-        if requested is None:
-            return self._last_turn + 1
-        if requested > self._last_turn:
-            return requested
-        raise ProtocolError(
-            ErrorCode.BAD_STATE,
-            f"turn ids must increase: {requested} is not after {self._last_turn}",
-            ref_type="text",
-            ref_seq=requested,
-        )
-
     def _on_cancel(self, message: ClientMessage | None) -> list[Output]:
-        assert isinstance(message, Cancel)
-        if message.turn is None or message.turn == self._open_turn:
-            self._open_turn, self._turn_chars = None, 0
+        assert isinstance(message, Cancel), "the transition table routes only cancel here"
+        self._turns.cancel(message.turn)
         return [CancelRequested(message.turn)]
 
     def _on_flow(self, message: ClientMessage | None) -> list[Output]:
@@ -442,6 +346,6 @@ class SessionCore:
                 "tts.sample_rate and tts.encoding are fixed by hello; open a new session to change them",
                 ref_type="configure",
             )
-        self._check_options(asr, tts, "configure")
+        check_options(self.policy, asr, tts, "configure")
         self.asr, self.tts = asr, tts
         return [OptionsChanged(asr, tts)]

@@ -47,9 +47,6 @@ class OutboundLanes:
     def __len__(self) -> int:
         return sum(len(q) for q in self._queues.values())
 
-    def depth(self, lane: Lane) -> int:
-        return len(self._queues[lane])
-
     @property
     def closed(self) -> bool:
         return self._closed
