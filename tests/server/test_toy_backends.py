@@ -74,3 +74,27 @@ def test_an_unknown_backend_names_the_known_ones() -> None:
         asr_loader.load_asr_backend(config)
     with pytest.raises(ModelError, match=r"--tts-backend with one of: auto, onnxruntime"):
         tts_loader.load_tts_backend(config)
+
+
+async def test_server_and_cli_driver_make_the_same_samples(start_server, toy_config) -> None:  # type: ignore[no-untyped-def]
+    """One TTS turn object behind both faces: same deltas, same bytes (fades, framing, word offsets)."""
+    deltas = ["Sure, ", "I can ", "help you with that. ", "Right away, ", "doctor."]
+    engine = load_engine(toy_config)
+    srv = await start_server(engine=engine, config=toy_config)
+
+    async def pieces():  # type: ignore[no-untyped-def]
+        for d in deltas:
+            yield d
+
+    data, words = [], []
+    async with connect(url(srv), tts=TtsOptions(voice="toy_low", sample_rate=16000), credits="instant") as s:
+        await s.say_stream(pieces())
+        async with asyncio.timeout(10):
+            while not isinstance(m := await s.recv(), TtsDone):
+                if isinstance(m, TtsAudio):
+                    data.append(m.data)
+                    words += [(w.word, w.start_ms) for w in m.words or ()]
+    backend = tts_loader.load_tts_backend(toy_config)
+    frames = [f for b in SpeechDriver(backend, backend.g2p(), "toy_low").speak(deltas) for f in b.frames]
+    assert b"".join(data) == b"".join(f.pcm for f in frames) and len(data) == len(frames) > 1
+    assert words == [(w.word, int(w.start_s * 1000)) for f in frames for w in f.words]
