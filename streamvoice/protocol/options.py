@@ -24,7 +24,8 @@ class AsrOptions(WireModel):
     """Speech recognition options."""
 
     model: Annotated[str, Field(min_length=1, max_length=64)] = "whisper-base"
-    """ASR model name, e.g. ``whisper-base``; the server answers ``model_unavailable`` if unknown."""
+    """ASR model name, e.g. ``whisper-base``. Absent from ``hello``: the server's default (``ready.asr.model``
+    says which). A model the server has not loaded is answered with ``model_unavailable`` naming those it has."""
     language: Annotated[str, Field(pattern=LANGUAGE_PATTERN)] = "auto"
     """``auto`` to detect (then hold the session's language), or an ISO 639-1/639-3 code such as ``en``."""
     languages: Annotated[list[LANGUAGE_CODE], Field(max_length=16)] = Field(default_factory=list)
