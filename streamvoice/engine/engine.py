@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from streamvoice.asr.backend import ASR_SAMPLE_RATE, AsrBackend, DecodeRequest, DecodeResult
+from streamvoice.capabilities import Capabilities
 from streamvoice.engine.workers import Worker
 from streamvoice.engine.workqueue import Priority, QueueFull, WorkItem
 from streamvoice.tts.backend import G2P, AbortHandle, SynthesisAborted, TtsBackend
@@ -56,6 +57,7 @@ class SpeechEngine(Protocol):
     def asr_models(self) -> frozenset[str] | None: ...
     @property
     def tts_sample_rate(self) -> int: ...
+    def asr_capabilities(self, model: str | None = None) -> Capabilities | None: ...
     async def asr(self, request: DecodeRequest, *, model: str | None = None) -> DecodeResult: ...
     async def synthesize(
         self, chunk: PhonemizedChunk, voice: str, speed: float, *, first: bool, session: str, turn: int
@@ -185,6 +187,11 @@ class Engine:
     def tts_backend(self) -> TtsBackend | None:
         """The loaded synthesis backend (for in-process faces that drive it themselves)."""
         return self._tts
+
+    def asr_capabilities(self, model: str | None = None) -> Capabilities | None:
+        """What the ASR model ``model`` declares (None when it is not loaded)."""
+        backend = self.asr_backend(model)
+        return backend.capabilities if backend is not None else None
 
     def asr_backend(self, model: str | None = None) -> AsrBackend | None:
         """The loaded ASR backend for ``model`` (default: the first loaded)."""

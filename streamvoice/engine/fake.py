@@ -15,6 +15,7 @@ import numpy as np
 
 from streamvoice.asr.backend import ASR_SAMPLE_RATE, DecodeRequest, DecodeResult, Segment
 from streamvoice.asr.events import Word
+from streamvoice.capabilities import Capabilities
 from streamvoice.tts.types import PhonemizedChunk, SynthesisResult, WordTiming
 
 
@@ -58,6 +59,9 @@ class FakeEngine:
     @property
     def asr_models(self) -> frozenset[str] | None:
         return self._asr_models
+
+    def asr_capabilities(self, model: str | None = None) -> Capabilities | None:
+        return Capabilities(sample_rate=ASR_SAMPLE_RATE, word_timings=True)
 
     @property
     def tts_sample_rate(self) -> int:

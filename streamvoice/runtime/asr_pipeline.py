@@ -23,6 +23,7 @@ from streamvoice.asr.backend import ASR_SAMPLE_RATE
 from streamvoice.asr.options import StreamOptions
 from streamvoice.asr.reconfigure import ReconfigurableStream
 from streamvoice.audio.resample import Resampler
+from streamvoice.capabilities import Capabilities
 from streamvoice.engine.engine import SpeechEngine
 from streamvoice.protocol.errors import ErrorCode
 from streamvoice.protocol.messages import ErrorMessage, ErrorRef, Final, Partial, ServerFlow, Speech, Word
@@ -36,9 +37,11 @@ log = logging.getLogger(__name__)
 SLOW_FACTOR = 3  # level 1: partial cadence slowed by this factor
 
 
-def stream_options(base: StreamOptions, asr: AsrOptions) -> StreamOptions:
-    """The client's ASR options applied on the server's defaults."""
+def stream_options(base: StreamOptions, asr: AsrOptions, caps: Capabilities | None = None) -> StreamOptions:
+    """The client's ASR options applied on the server's defaults, within what the model declares
+    (an English-only model hears English and cannot translate)."""
     return base.with_(
+        multilingual=caps is None or caps.languages != ("en",),
         language=asr.language,
         task=asr.task,
         partials=asr.partials,
@@ -79,7 +82,7 @@ class AsrPipeline:
         self._on_speech_start = on_speech_start
         self._obs = observer or NullObserver()
         self._clock = clock
-        self.stream = ReconfigurableStream(stream_options(base, asr), session_id, model=asr.model)
+        self.stream = ReconfigurableStream(self._options(asr), session_id, model=asr.model)
         self._resampler: Resampler | None = None
         self._wake = asyncio.Event()
         self._ladder = DegradeLadder(max_lag_ms)
@@ -113,9 +116,12 @@ class AsrPipeline:
     def configure(self, asr: AsrOptions) -> None:
         """Recognition options from the next utterance; ``partials`` now."""
         self._partials_wanted = asr.partials
-        options = replace(stream_options(self._base, asr), partials=self.stream.options.partials)
+        options = replace(self._options(asr), partials=self.stream.options.partials)
         self.stream.reconfigure(options, model=asr.model)
         self._apply_level(self._ladder.level)
+
+    def _options(self, asr: AsrOptions) -> StreamOptions:
+        return stream_options(self._base, asr, self.engine.asr_capabilities(asr.model))
 
     @property
     def lag_ms(self) -> float:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
+from streamvoice.capabilities import Capabilities
 from streamvoice.config import load_config
 from streamvoice.engine.fake import FakeEngine
 from streamvoice.protocol.messages import Final, ServerMessage, Speech, TtsAudio, TtsDone
@@ -184,3 +185,17 @@ def test_router_leaves_lifecycle_events_to_the_session() -> None:
     assert route(ClientBye("bye"), None, None) is False
     assert route(started(), None, None) is False
     assert route(TextReceived(1, "hi", True), None, None) is True  # a pipeline event, dropped without a pipeline
+
+
+async def test_an_english_only_model_keeps_english_whatever_is_configured() -> None:
+    class EnglishOnly(FakeEngine):
+        def asr_capabilities(self, model: str | None = None) -> Capabilities | None:
+            return Capabilities(sample_rate=RATE, languages=("en",) if model == "tiny.en" else ())
+
+    engine = EnglishOnly(asr_models=frozenset({"base", "tiny.en"}))
+    async with Harness(engine) as h:
+        h.session.handle(started(asr=AsrOptions(model="base")))
+        h.session.handle(OptionsChanged(AsrOptions(model="tiny.en", language="es", task="translate"), TtsOptions()))
+        h.session.handle(utterance())
+        await until(lambda: h.out.of(Final))
+    assert {(m, r.language, r.task) for m, r in engine.decoded} == {("tiny.en", "en", "transcribe")}
