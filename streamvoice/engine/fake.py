@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
+from dataclasses import replace
 
 import numpy as np
 
@@ -17,6 +18,9 @@ from streamvoice.asr.backend import ASR_SAMPLE_RATE, DecodeRequest, DecodeResult
 from streamvoice.asr.events import Word
 from streamvoice.capabilities import Capabilities
 from streamvoice.tts.types import PhonemizedChunk, SynthesisResult, WordTiming
+
+
+_NO_AUDIO = np.zeros(0, np.float32)
 
 
 class FakeEngine:
@@ -78,7 +82,7 @@ class FakeEngine:
 
     async def asr(self, request: DecodeRequest, *, model: str | None = None) -> DecodeResult:
         self.asr_calls += 1
-        self.decoded.append((model, request))
+        self.decoded.append((model, replace(request, audio=_NO_AUDIO)))  # kept without its audio
         if self.asr_delay_s:
             await asyncio.sleep(self.asr_delay_s)
         duration = len(request.audio) / ASR_SAMPLE_RATE
