@@ -260,10 +260,12 @@ function playbackReport(report) {
 
 // ---- settings and wiring ------------------------------------------------------------------
 
-// The voice list is the server's (GET /v1/voices); the page starts with the default alone.
+// The voice list is the server's (GET /v1/voices beside its /v1/stream); the page starts with the default alone.
 async function loadVoices() {
   try {
-    const response = await fetch("/v1/voices", { cache: "no-store" });
+    const url = new URL(serverUrl().replace(/^ws/, "http"));
+    url.pathname = url.pathname.replace(/stream$/, "voices");
+    const response = await fetch(url, { cache: "no-store" });
     if (!response.ok) return;
     const offer = await response.json();
     if (!offer.voices || offer.voices.length === 0) return;
