@@ -180,8 +180,9 @@ class Engine:
 
     @property
     def asr_models(self) -> frozenset[str] | None:
-        """Names of the loaded ASR models a session may choose; None when one unnamed backend serves all."""
-        return frozenset(self._asr) if self._named_asr else None
+        """Names of the loaded ASR models a session may choose; None (any name passes) when one unnamed
+        backend serves all or none is loaded (a TTS-only server: audio is answered model_unavailable)."""
+        return frozenset(self._asr) if self._named_asr and self._asr else None
 
     @property
     def tts_backend(self) -> TtsBackend | None:

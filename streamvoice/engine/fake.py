@@ -19,7 +19,6 @@ from streamvoice.asr.events import Word
 from streamvoice.capabilities import Capabilities
 from streamvoice.tts.types import PhonemizedChunk, SynthesisResult, WordTiming
 
-
 _NO_AUDIO = np.zeros(0, np.float32)
 
 

@@ -153,3 +153,9 @@ async def test_model_errors_reach_the_caller_and_the_worker_survives() -> None:
         assert isinstance(await engine.asr(request("good")), DecodeResult)
     finally:
         engine.close()
+
+
+def test_asr_models_name_what_sessions_may_choose() -> None:
+    assert Engine({"base": SlowAsr(), "tiny": SlowAsr()}).asr_models == frozenset({"base", "tiny"})
+    assert Engine(SlowAsr()).asr_models is None  # one unnamed backend serves any name
+    assert Engine({}, SlowTts(), WordG2P()).asr_models is None  # TTS only: no session is refused for its ASR model
