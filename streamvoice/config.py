@@ -49,7 +49,10 @@ class AsrConfig(_Section):
     end_of_speech_ms: int = Field(600, ge=100, le=5000)
     partial_interval_ms: int = Field(500, ge=100, le=5000, description="cadence of re-decoding for partials")
     max_utterance_s: float = Field(30.0, ge=2.0, le=120.0)
-    beam_size: int = Field(5, ge=1, le=8, description="beam width of every decode (greedy = 1 garbles fast speech)")
+    beam_size: int = Field(5, ge=1, le=8, description="beam width of final decodes (greedy = 1 garbles fast speech)")
+    partial_beam_size: int = Field(
+        5, ge=1, le=8, description="beam width of partial decodes: they commit the words and set the latency"
+    )
     window_s: float = Field(15.0, ge=2.0, le=28.0, description="longest audio re-decoded at once; then it slides")
     vad_frame_ms: int = Field(30, description="webrtcvad frame: 10, 20 or 30 ms")
     lock_language: bool = Field(False, description="once the session's language is settled, never switch it")

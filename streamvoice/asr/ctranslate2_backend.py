@@ -71,14 +71,16 @@ class CTranslate2Backend:
         """16 kHz in, word times by alignment; an English-only model hears only English."""
         return Capabilities(sample_rate=16_000, word_timings=True, languages=() if self.multilingual else ("en",))
 
-    def __init__(self, model: Any, beam_size: int = 1, adaptive_window: bool = True) -> None:
+    def __init__(self, model: Any, beam_size: int = 1, adaptive_window: bool = True,
+                 partial_beam_size: int | None = None) -> None:
         from faster_whisper.tokenizer import Tokenizer
 
         self._fw = model  # faster_whisper.WhisperModel: features, tokenizer, alignment helpers
         self._ct2 = model.model  # ctranslate2.models.Whisper
         self._tokenizer_cls = Tokenizer
         self.multilingual = bool(self._ct2.is_multilingual)
-        self.beam_size = beam_size
+        self.beam_size = beam_size  # finals
+        self.partial_beam_size = beam_size if partial_beam_size is None else partial_beam_size
         # True: encode only the audio plus a margin (CTranslate2 accepts fewer than 3000 frames;
         # about 3x cheaper for a few seconds of audio). False: pad to Whisper's 30 s as trained.
         self.adaptive_window = adaptive_window
@@ -211,7 +213,7 @@ class CTranslate2Backend:
         prefix = tok.encode(" " + r.prefix.strip()) if r.prefix.strip() else []
         prompt += [*tok.sot_sequence, tok.no_timestamps, *prefix]
         max_length = min(448, len(prompt) + _max_new_tokens(len(r.audio) / 16000.0))
-        beam = self.beam_size
+        beam = self.beam_size if r.kind == "final" else self.partial_beam_size
         ladder = [(0.0, False)] + ([] if window.full else [(0.0, True)])
         ladder += [(t, True) for t in fallback.temperatures(r.kind)]
         tried: list[tuple[fallback.Attempt, list[int], tuple[Word, ...]]] = []
@@ -337,4 +339,5 @@ def load_ctranslate2_backend(
         raise ModelError(f"could not load Whisper model from {model_dir} on {device}/{compute_type}: {exc}") from exc
     if adaptive_window is None:
         adaptive_window = asr_config.encoder_window == "adaptive"
-    return CTranslate2Backend(model, beam_size=asr_config.beam_size, adaptive_window=adaptive_window)
+    return CTranslate2Backend(model, beam_size=asr_config.beam_size, adaptive_window=adaptive_window,
+                              partial_beam_size=asr_config.partial_beam_size)
