@@ -12,6 +12,8 @@ export const DEFAULT_LIMITS = Object.freeze({
   max_text_chars: 20000,
   max_messages_per_s: 200,
   max_audio_lead_ms: 2000,
+  max_unread_ms: 10000,
+  max_queued_bytes: 2097152,
 });
 
 /** A frame the receiver must refuse: `code` is the protocol error code, `fatal` as in section 10. */

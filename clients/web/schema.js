@@ -55,6 +55,8 @@ const LIMITS = {
   max_text_chars: int(1, LIMIT.max, { def: 20000 }),
   max_messages_per_s: int(1, LIMIT.max, { def: 200 }),
   max_audio_lead_ms: int(1, LIMIT.max, { def: 2000 }),
+  max_unread_ms: int(1, LIMIT.max, { def: 10000 }),
+  max_queued_bytes: int(1, LIMIT.max, { def: 2097152 }),
 };
 const WORD = {
   word: str({ req: true }),

@@ -22,3 +22,7 @@ class Limits(WireModel):
     """Sustained client messages per second (burst of the same size allowed)."""
     max_audio_lead_ms: PositiveInt = 2_000
     """Most TTS audio, in milliseconds, the server sends ahead of the client's playback position."""
+    max_unread_ms: PositiveInt = 10_000
+    """A client whose socket takes no byte for this long while output waits is a slow consumer (§8.2)."""
+    max_queued_bytes: PositiveInt = 2 << 20
+    """Most outbound bytes the server holds for a session, unsent; beyond it: slow consumer (§8.2)."""

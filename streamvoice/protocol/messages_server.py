@@ -70,7 +70,7 @@ class Final(WireModel):
     type: Literal["final"] = "final"
     utterance: UInt
     text: str
-    words: list[Word] = Field(default_factory=list)
+    words: list[Word] = Field(default_factory=list, json_schema_extra={"default": []})  # the schema says so too
     language: str | None = None
     """Detected (or forced) language code."""
     language_probability: Probability | None = None

@@ -9,7 +9,8 @@ Policies (all bounds counted in frames):
 - AUDIO (tts_audio, tts_done): bound ``audio_max``; producers wait in :meth:`put_audio` for room
   (so synthesis stops when the client stops reading), and :meth:`purge_turn` drops a cancelled
   turn's queued frames at once.
-After :meth:`close` nothing more is accepted and the writer sees the end.
+After :meth:`close` nothing more is accepted and the writer sees the end. :attr:`bytes` counts
+what waits, so the transport can bound a session's unsent output in bytes (``max_queued_bytes``).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class OutboundLanes:
         self._empty = asyncio.Event()
         self._closed = False
         self.dropped_partials = 0
+        self.bytes = 0  # payload bytes queued in all lanes
 
     def __len__(self) -> int:
         return sum(len(q) for q in self._queues.values())
@@ -62,6 +64,7 @@ class OutboundLanes:
             else:
                 raise LaneOverflow(f"{item.lane.name.lower()} lane full ({self._bounds[item.lane]} frames unsent)")
         queue.append(item)
+        self.bytes += len(item.data)
         self._ready.set()
 
     async def put_audio(self, item: Outgoing) -> None:
@@ -73,6 +76,7 @@ class OutboundLanes:
         if self._closed:
             return
         queue.append(item)
+        self.bytes += len(item.data)
         self._ready.set()
 
     def purge_turn(self, turn: int) -> int:
@@ -80,6 +84,7 @@ class OutboundLanes:
         queue = self._queues[Lane.AUDIO]
         keep = [i for i in queue if not (i.turn == turn and i.kind == "tts_audio")]
         removed = len(queue) - len(keep)
+        self.bytes -= sum(len(i.data) for i in queue) - sum(len(i.data) for i in keep)
         queue.clear()
         queue.extend(keep)
         if removed:
@@ -99,6 +104,7 @@ class OutboundLanes:
                 queue = self._queues[lane]
                 if queue:
                     item = queue.popleft()
+                    self.bytes -= len(item.data)
                     if lane is Lane.AUDIO:
                         self._room.set()
                     return item
@@ -112,15 +118,26 @@ class OutboundLanes:
         """No more frames; the writer drains what is queued (all of it, or control only)."""
         self._closed = True
         if drop_pending:
-            self._queues[Lane.TRANSCRIPT].clear()
-            self._queues[Lane.AUDIO].clear()
+            self._drop(Lane.TRANSCRIPT)
+            self._drop(Lane.AUDIO)
         self._ready.set()
         self._room.set()
 
-    @staticmethod
-    def _drop_oldest_partial(queue: deque[Outgoing]) -> bool:
+    def clear(self) -> None:
+        """Drop every queued frame, control too (the session is dropping its client)."""
+        for lane in Lane:
+            self._drop(lane)
+        self._empty.set()
+
+    def _drop(self, lane: Lane) -> None:
+        queue = self._queues[lane]
+        self.bytes -= sum(len(i.data) for i in queue)
+        queue.clear()
+
+    def _drop_oldest_partial(self, queue: deque[Outgoing]) -> bool:
         for i, item in enumerate(queue):
             if item.kind == "partial":
                 del queue[i]
+                self.bytes -= len(item.data)
                 return True
         return False

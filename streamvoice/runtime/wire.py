@@ -11,8 +11,12 @@ Endings:
   socket is closed with the core's code;
 - :meth:`shutdown` (server stopping): finals of open utterances are flushed, turns end
   (``tts_done`` cancelled), then ``bye`` and close 1001;
-- a client that does not read: the writer times out (``slow_client_timeout_s``) or a lane
-  overflows -> close 4008 and abort; memory stays bounded by the lanes meanwhile.
+- a client that does not read (PROTOCOL §8.2): the socket takes no byte for ``limits.max_unread_ms``
+  while output waits, or more than ``limits.max_queued_bytes`` wait unsent (lanes plus the socket
+  writer's buffer), or a lane overflows -> the pipelines stop (no more synthesis), queued frames
+  are dropped, and ``error`` ``slow_consumer`` then close 4008 are queued behind what the socket
+  already holds; a client that resumes reading within ``linger_s`` still reads both, after that
+  the connection is dropped. Memory stays bounded by the lanes and the writer's buffer throughout.
 """
 
 from __future__ import annotations
@@ -49,6 +53,10 @@ class Transport(Protocol):
     async def send(self, data: bytes) -> None: ...  # raises TransportClosed
     async def close(self, code: int, reason: str) -> None: ...
     def abort(self) -> None: ...
+    def buffered(self) -> int: ...  # bytes accepted by send() not yet handed to the OS
+    async def send_last(self, data: bytes, code: int, reason: str, linger_s: float) -> None:
+        """Send ``data`` and close behind everything unsent, waiting at most ``linger_s``; then abort."""
+        ...
 
 
 class WireSession:
@@ -64,6 +72,7 @@ class WireSession:
         *,
         observer: Observer | None = None,
         clock: Callable[[], float] = time.monotonic,
+        linger_s: float = 60.0,
     ) -> None:
         self.id = session_id
         self.transport = transport
@@ -80,6 +89,9 @@ class WireSession:
         self._close: tuple[int, str] | None = None
         self._ended = asyncio.Event()
         self._shutting_down = False
+        self._linger_s = linger_s
+        self._slow = False
+        self._writer_task: asyncio.Task[None] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -88,7 +100,7 @@ class WireSession:
             async with asyncio.TaskGroup() as tg:
                 self._tg = tg
                 self._spawn(self._reader(), "reader")
-                self._spawn(self._writer(), "writer")
+                self._writer_task = self._spawn(self._writer(), "writer")
                 self._spawn(self._hello_timer(), "hello")
                 self._spawn(self.session.run(), "pipelines")
         finally:
@@ -116,11 +128,12 @@ class WireSession:
             self.transport.abort()
             self._end()
 
-    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
         assert self._tg is not None, "tasks are spawned only while run() holds the task group"
         task: asyncio.Task[None] = self._tg.create_task(coro, name=f"{name}-{self.id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     def _end(self) -> None:
         """Cancel every task of the session (the task group then exits)."""
@@ -146,7 +159,7 @@ class WireSession:
             self._obs.routing_delay(self._clock() - started)
 
     async def _writer(self) -> None:
-        timeout = self.config.server.slow_client_timeout_s
+        timeout = self.core.policy.limits.max_unread_ms / 1000.0
         while True:
             item = await self.lanes.get()
             if item is None:
@@ -156,7 +169,7 @@ class WireSession:
                     await self.transport.send(item.data)
             except TimeoutError:
                 log.info("session %s: client did not read for %.1f s; closing", self.id, timeout)
-                self._slow_consumer("client stopped reading")
+                self._slow_consumer(f"the client read nothing for {timeout:g} s (limits.max_unread_ms)")
                 return
             except TransportClosed:
                 self._end()
@@ -204,15 +217,46 @@ class WireSession:
             self.lanes.put(Outgoing(send.lane, send.data, send.message.type, turn))
         except LaneOverflow as exc:
             log.info("session %s: %s; closing as slow consumer", self.id, exc)
-            self._slow_consumer(str(exc))
+            self._slow_consumer(f"{exc}: the client does not read")
+        else:
+            self._check_queued()
         if send.message.type == "error":
             self._obs.error(getattr(send.message, "code", "error"))
 
+    def _check_queued(self) -> None:
+        """Bytes waiting for this client past ``limits.max_queued_bytes``: it is a slow consumer."""
+        limit = self.core.policy.limits.max_queued_bytes
+        queued = self.lanes.bytes + self.transport.buffered()
+        if queued > limit and not self._slow:
+            log.info("session %s: %d bytes unsent; closing as slow consumer", self.id, queued)
+            self._slow_consumer(f"{queued} bytes wait unsent (limits.max_queued_bytes {limit}): "
+                                "the client does not read")
+
     def _slow_consumer(self, why: str) -> None:
+        """Stop producing, drop what is queued, and send ``slow_consumer`` + 4008 behind what the socket holds."""
+        if self._slow or self._ended.is_set() or self._tg is None:
+            return
+        self._slow = True
         self._obs.error(ErrorCode.SLOW_CONSUMER.value)
         self._close = (CloseCode.SLOW_CONSUMER, ErrorCode.SLOW_CONSUMER.value)
-        self.core.fail(ErrorCode.SLOW_CONSUMER, why)
-        self.transport.abort()
+        self.session.stop()  # no more synthesis for a client that does not read
+        self.engine.cancel(self.id)
+        error = next((o.data for o in self.core.fail(ErrorCode.SLOW_CONSUMER, why) if isinstance(o, Send)), None)
+        self.lanes.close(drop_pending=True)
+        self.lanes.clear()
+        self._spawn(self._last_words(error), "slow")
+
+    async def _last_words(self, error: bytes | None) -> None:
+        """The writer stops; the error and the close wait for the client behind the unread bytes."""
+        writer = self._writer_task
+        if writer is not None and writer is not asyncio.current_task() and not writer.done():
+            writer.cancel()  # a frame blocked in send() is already whole in the socket's buffer
+            await asyncio.gather(writer, return_exceptions=True)
+        if error is None:
+            self.transport.abort()
+        else:
+            await self.transport.send_last(error, CloseCode.SLOW_CONSUMER, ErrorCode.SLOW_CONSUMER.value,
+                                           self._linger_s)
         self._end()
 
     def _start_close(self, code: int, reason: str) -> None:
@@ -235,6 +279,7 @@ class WireSession:
         for out in self.core.send(message):
             if isinstance(out, Send):
                 await self.lanes.put_audio(Outgoing(Lane.AUDIO, out.data, "tts_audio", message.turn))
+                self._check_queued()
 
     def purge_audio(self, turn: int) -> int:
         return self.lanes.purge_turn(turn)

@@ -19,17 +19,20 @@ from websockets.exceptions import ConnectionClosed
 
 from streamvoice.config import Config
 from streamvoice.engine.engine import SpeechEngine
-from streamvoice.protocol.errors import CloseCode
+from streamvoice.protocol.errors import CloseCode, ErrorCode
 from streamvoice.protocol.limits import Limits
 from streamvoice.protocol.session_core import ServerPolicy
 from streamvoice.runtime.wire import TransportClosed, WireSession
 from streamvoice.server.auth import token_ok
 from streamvoice.server.http import HttpFace
 from streamvoice.server.metrics import ServerMetrics
+from streamvoice.server.oversize import frame_limit_connection
 
 log = logging.getLogger(__name__)
 
 WRITE_LIMIT = 256 * 1024  # bytes buffered in the WebSocket writer before send() waits
+MAX_QUEUED_BYTES = 2 << 20  # ready.limits.max_queued_bytes: lanes + the writer's buffer, per session
+SLOW_CONSUMER_LINGER_S = 60.0  # after slow_consumer + 4008, how long a late reader may still read them
 
 
 class WsTransport:
@@ -53,6 +56,20 @@ class WsTransport:
     async def close(self, code: int, reason: str) -> None:
         await self.conn.close(code, reason)
 
+    def buffered(self) -> int:
+        transport = self.conn.transport
+        return 0 if transport is None else transport.get_write_buffer_size()
+
+    async def send_last(self, data: bytes, code: int, reason: str, linger_s: float) -> None:
+        """Queue ``data`` and the close behind what is unsent; give a late reader ``linger_s`` to read them."""
+        self.conn.close_timeout = linger_s  # the closing handshake may wait for the late reader too
+        try:
+            async with asyncio.timeout(linger_s):
+                await self.conn.send(data)
+                await self.conn.close(code, reason)
+        except (TimeoutError, ConnectionClosed):
+            self.abort()
+
     def abort(self) -> None:
         transport = self.conn.transport
         if transport is not None:
@@ -73,7 +90,9 @@ class Server:
         self.limits = Limits(
             max_frame_bytes=cfg.max_frame_bytes, max_text_chars=cfg.max_text_chars,
             max_messages_per_s=cfg.max_messages_per_s, max_audio_lead_ms=cfg.max_audio_lead_ms,
+            max_unread_ms=max(1, round(cfg.slow_client_timeout_s * 1000)), max_queued_bytes=MAX_QUEUED_BYTES,
         )
+        self.slow_consumer_linger_s = SLOW_CONSUMER_LINGER_S  # tests shorten it
         self.http = HttpFace(cfg, ready=self.ready, metrics=self.render_metrics, offer=self.offer)
         self.warm = False  # every loaded model has run once (see Engine.warm_up)
 
@@ -108,6 +127,7 @@ class Server:
             self._handle, cfg.host, cfg.port,
             process_request=self.http,
             max_size=cfg.max_frame_bytes,
+            create_connection=frame_limit_connection(cfg.max_frame_bytes),  # error frame_too_large, then 1009
             compression=None,  # PCM does not compress; deflate costs a third of throughput
             write_limit=WRITE_LIMIT,
             max_queue=64,  # frames read ahead of the session (then TCP pushes back on the client)
@@ -125,11 +145,11 @@ class Server:
     async def _handle(self, conn: ServerConnection) -> None:
         cfg = self.config.server
         if self._stopping:
-            await conn.close(CloseCode.GOING_AWAY, "server shutting down")
+            await conn.close(CloseCode.GOING_AWAY, "going away")
             return
         if len(self.sessions) >= cfg.max_sessions:  # before any work for it
             self.metrics.refused.labels(reason="full").inc()
-            await conn.close(CloseCode.TRY_AGAIN_LATER, "server full; try again later")
+            await conn.close(CloseCode.TRY_AGAIN_LATER, ErrorCode.SERVER_BUSY.value)  # reason: the code (§10.2)
             return
         session_id = secrets.token_hex(6)
         header_auth = bool(getattr(conn, "streamvoice_header_auth", False))
@@ -142,7 +162,8 @@ class Server:
             default_asr_model=self.config.asr.model,
             hello_timeout_s=cfg.hello_timeout_s,
         )
-        session = WireSession(session_id, WsTransport(conn), self.engine, self.config, policy, observer=self.metrics)
+        session = WireSession(session_id, WsTransport(conn), self.engine, self.config, policy, observer=self.metrics,
+                              linger_s=self.slow_consumer_linger_s)
         self.sessions[session_id] = session
         self.metrics.sessions_total.inc()
         self.metrics.sessions.set(len(self.sessions))

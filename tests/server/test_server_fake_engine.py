@@ -195,6 +195,7 @@ async def test_abrupt_disconnect_mid_utterance_frees_everything(start_server) ->
 
 async def test_client_that_never_reads_is_closed_and_others_are_fine(start_server) -> None:  # type: ignore[no-untyped-def]
     srv = await start_server(slow_client_timeout_s=1.0, max_audio_lead_ms=100_000)
+    srv.slow_consumer_linger_s = 0.5  # it never reads again: dropped soon after its 4008 is queued
     engine_rate = 24000
     # a raw socket client that says hello, asks for lots of audio, and never reads again
     raw = socket.create_connection(("127.0.0.1", srv.port))
