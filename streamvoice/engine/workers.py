@@ -141,6 +141,11 @@ class Worker:
             except BaseException as exc:  # handed to every awaiting coroutine, never lost
                 if isinstance(exc, self._expected_errors):
                     log.debug("worker %s: batch of %d ended early: %s", self.name, len(batch), exc)
+                elif len(batch) > 1:  # one session's bad item must not fail the others batched with it
+                    log.warning("worker %s: batch of %d failed (%s); running its items one by one",
+                                self.name, len(batch), exc)
+                    self._run_alone(batch)
+                    batch = []
                 else:
                     log.exception("worker %s: batch of %d failed", self.name, len(batch))
                 for item in batch:
@@ -151,6 +156,17 @@ class Worker:
             self.busy_s += time.perf_counter() - started
             self.batches += 1
             self.items += len(batch)
+
+    def _run_alone(self, batch: list[WorkItem]) -> None:
+        """Each item of a failed batch on its own: only the items that fail alone get the error."""
+        for item in batch:
+            try:
+                results = self._run_batch([item.payload])
+            except BaseException as exc:
+                log.exception("worker %s: item of session %s failed", self.name, item.session)
+                self._fail(item, exc)
+            else:
+                self._post(item, results[0] if results else None, None)
 
     def _take(self) -> list[WorkItem]:
         if self.max_batch == 1:
