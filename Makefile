@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-EXTRAS ?= asr,tts,mic,dev,bench
+EXTRAS ?= asr,tts,mic,dev,bench,agent
 MODELS ?= whisper-base whisper-tiny.en kokoro-82m
 STAMP := $(VENV)/.installed
 APT_PACKAGES ?= libportaudio2 chromium espeak-ng sox

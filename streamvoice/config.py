@@ -99,11 +99,25 @@ class ServerConfig(_Section):
     hello_timeout_s: float = Field(10.0, gt=0, description="a connection must send hello within this")
 
 
+class AgentConfig(_Section):
+    """The server-side voice agent: who answers each final (PROTOCOL §6.11)."""
+
+    kind: str = Field("none", description="none | echo | llm | module:function (a Python callable)")
+    llm_url: str | None = Field(None, description="OpenAI-compatible base URL (…/v1 or …/v1/chat/completions)")
+    llm_model: str | None = Field(None, description="model name sent to the LLM server")
+    system_prompt_file: Path | None = Field(None, description="file whose text is the system message")
+    api_key: str | None = Field(None, description="Bearer key for the LLM server (env STREAMVOICE_AGENT__API_KEY)")
+    history_tokens: int = Field(3000, ge=64, description="conversation kept for the LLM, counted with tiktoken")
+    timeout_s: float = Field(20.0, gt=0, description="longest wait for the LLM's answer or its next token")
+    max_tokens: int | None = Field(None, ge=1, description="max_tokens asked of the LLM (absent: its default)")
+
+
 class Config(_Section):
     models: ModelsConfig = Field(default_factory=ModelsConfig)
     asr: AsrConfig = Field(default_factory=AsrConfig)
     tts: TtsConfig = Field(default_factory=TtsConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
+    agent: AgentConfig = Field(default_factory=AgentConfig)
     log_level: str = "INFO"
 
 
@@ -131,6 +145,7 @@ class _Environment(BaseSettings):
     asr: dict[str, str] = {}
     tts: dict[str, str] = {}
     server: dict[str, str] = {}
+    agent: dict[str, str] = {}
     log_level: str | None = None
 
     @classmethod

@@ -132,6 +132,9 @@ export const SERVER_MESSAGES = {
     turn: uint({ req: true }),
     status: str({ values: ["complete", "cancelled", "error"], def: "complete" }),
     duration_ms: uint({ opt: true }),
+    played_ms: uint({ opt: true }),
+    heard_words: uint({ opt: true }),
+    heard_text: str({ opt: true }),
   },
   flow: { lag_ms: uint({ req: true }), level: int(0, 3, { def: 0 }), dropped_ms: uint({ def: 0 }) },
   error: {

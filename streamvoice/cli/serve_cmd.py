@@ -12,6 +12,7 @@ import asyncio
 import logging
 import signal
 import sys
+from pathlib import Path
 
 from streamvoice.config import Config
 
@@ -32,6 +33,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser.add_argument("--asr-backend", help="recognition engine (streamvoice.asr.loader.ASR_BACKENDS; default auto)")
     parser.add_argument("--tts-backend", help="speech engine (streamvoice.tts.loader.TTS_BACKENDS; default auto)")
     parser.add_argument("--no-tts", action="store_true", help="serve recognition only (no Kokoro)")
+    parser.add_argument("--agent", help="who answers each final: none (default), echo, llm, or module:function")
+    parser.add_argument("--llm-url", help="--agent llm: OpenAI-compatible base URL, e.g. http://127.0.0.1:8080/v1")
+    parser.add_argument("--llm-model", help="--agent llm: model name sent to the LLM server")
+    parser.add_argument("--system-prompt", type=Path, help="--agent llm: file holding the system message")
     parser.add_argument("--fake-engine", action="store_true", help=argparse.SUPPRESS)  # tests/benchmarks only
     parser.set_defaults(
         handler=run,
@@ -47,9 +52,10 @@ def _overrides(a: argparse.Namespace) -> dict[str, dict[str, object]]:
     asr = {"model": a.asr_model, "backend": a.asr_backend,
            "extra_models": tuple(a.asr_extra_models) if a.asr_extra_models else None}
     tts = {"backend": a.tts_backend}
+    agent = {"kind": a.agent, "llm_url": a.llm_url, "llm_model": a.llm_model, "system_prompt_file": a.system_prompt}
     return {
         section: {k: v for k, v in values.items() if v is not None}
-        for section, values in (("server", server), ("asr", asr), ("tts", tts))
+        for section, values in (("server", server), ("asr", asr), ("tts", tts), ("agent", agent))
     }
 
 
@@ -93,6 +99,13 @@ async def serve(config: Config, *, fake: bool = False, tts: bool = True) -> int:
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
+    from streamvoice.runtime.agents.factory import agent_factory
+
+    try:
+        agent_factory(config.agent)  # a bad --agent fails now, not at the first session
+    except ValueError as exc:
+        print(f"streamvoice serve: {exc}", file=sys.stderr)
+        return 2
     loop_name = _install_loop()
     log.info("event loop: %s", loop_name)
     return asyncio.run(serve(config, fake=bool(args.fake_engine), tts=not args.no_tts))

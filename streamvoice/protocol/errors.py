@@ -30,6 +30,7 @@ class ErrorCode(StrEnum):
     SLOW_CONSUMER = "slow_consumer"
     SERVER_BUSY = "server_busy"
     INTERNAL = "internal"
+    AGENT_FAILED = "agent_failed"
 
 
 class CloseCode(IntEnum):
@@ -72,6 +73,7 @@ ERROR_TABLE: dict[ErrorCode, ErrorSpec] = {
     ErrorCode.SLOW_CONSUMER: ErrorSpec(True, CloseCode.SLOW_CONSUMER),
     ErrorCode.SERVER_BUSY: ErrorSpec(True, CloseCode.TRY_AGAIN_LATER),
     ErrorCode.INTERNAL: ErrorSpec(True, CloseCode.INTERNAL_ERROR),
+    ErrorCode.AGENT_FAILED: ErrorSpec(False, None),
 }
 
 

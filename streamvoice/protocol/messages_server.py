@@ -116,6 +116,12 @@ class TtsDone(WireModel):
     status: Literal["complete", "cancelled", "error"] = "complete"
     duration_ms: UInt | None = None
     """Milliseconds of audio sent for the turn."""
+    played_ms: UInt | None = None
+    """Cancelled: how much of the turn the client had played (its ``flow`` reports, else real time)."""
+    heard_words: UInt | None = None
+    """Words of the turn heard: every word whose audio ended by ``played_ms`` (all when complete)."""
+    heard_text: str | None = None
+    """Those words, joined: what the listener heard before the turn stopped."""
 
 
 class ServerFlow(WireModel):

@@ -178,6 +178,8 @@ class SessionCore:
             raise RuntimeError(f"cannot send {message.type!r} before the session is ready")
         if self.state is not State.READY:
             return []
+        if message.type in ("tts_audio", "tts_done"):  # a turn the server opened (an agent's reply) takes its id
+            self._turns.server_turn(message.turn)  # type: ignore[union-attr]
         return [self._send(message)]
 
     @property

@@ -34,6 +34,11 @@ class TurnTracker:
             self.open_turn, self._chars = None, 0
         return turn
 
+    def server_turn(self, turn: int) -> None:
+        """A turn the server speaks (its own, an agent's reply): a new client turn comes after it."""
+        if self.open_turn is None:
+            self.last_turn = max(self.last_turn, turn)
+
     def cancel(self, turn: int | None) -> None:
         """A ``cancel`` of ``turn`` (None: all) closes the open turn it names."""
         if turn is None or turn == self.open_turn:

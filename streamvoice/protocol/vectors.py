@@ -137,6 +137,11 @@ SERVER_VALID: list[tuple[str, AnyMessage]] = [
     ),
     ("tts_done", TtsDone(turn=3, duration_ms=2350)),
     ("tts_done_cancelled", TtsDone(turn=4, status="cancelled")),
+    (
+        "tts_done_heard",
+        TtsDone(turn=5, status="cancelled", duration_ms=1800, played_ms=1130, heard_words=3,
+                heard_text="Sure, the weather"),
+    ),
     ("flow_server", ServerFlow(lag_ms=1250, level=2, dropped_ms=0)),
     (
         "error_nonfatal",
@@ -148,6 +153,7 @@ SERVER_VALID: list[tuple[str, AnyMessage]] = [
         ),
     ),
     ("error_fatal", ErrorMessage(code="unauthorized", message="missing or invalid token", fatal=True)),
+    ("error_agent_failed", ErrorMessage(code="agent_failed", message="no answer from the LLM within 20 s")),
     ("pong", Pong(id=7)),
     ("bye_server", Bye(reason="server shutting down")),
 ]

@@ -5,7 +5,7 @@ the stream's due request on the engine, one at a time, and puts what comes back 
 Recognition lag is bounded by the degradation ladder (see ``degrade.py``). ``configure`` stages
 new recognition options (language, languages, task, VAD, end of speech, model) for the next
 utterance (:class:`~streamvoice.asr.reconfigure.ReconfigurableStream`); ``partials`` applies at
-once. A speech start is reported to the session's barge-in policy.
+once. A speech start is reported to the session's barge-in policy, each final to its agent (if any).
 """
 
 from __future__ import annotations
@@ -72,6 +72,7 @@ class AsrPipeline:
         *,
         max_lag_ms: int,
         on_speech_start: Callable[[], object] = lambda: None,
+        on_final: Callable[[Final], object] = lambda final: None,
         observer: Observer | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -80,6 +81,7 @@ class AsrPipeline:
         self._base = base
         self._out = outbox
         self._on_speech_start = on_speech_start
+        self._on_final = on_final  # the session's agent turns finals into replies
         self._obs = observer or NullObserver()
         self._clock = clock
         self.stream = ReconfigurableStream(self._options(asr), session_id, model=asr.model)
@@ -179,12 +181,14 @@ class AsrPipeline:
                 latency = None if ended is None else max(0.0, self._clock() - ended)
                 if latency is not None:
                     self._obs.final_latency(latency)
-                self._out.put(Final(
+                final = Final(
                     utterance=e.utterance + 1, text=e.text, words=_words(e.words), language=e.language or None,
                     language_probability=min(1.0, max(0.0, e.language_probability)),
                     start_s=max(0.0, e.start_s), end_s=max(0.0, e.end_s, e.start_s),
                     latency_ms=None if latency is None else int(latency * 1000),
-                ))
+                )
+                self._out.put(final)
+                self._on_final(final)
 
     # -- degradation ----------------------------------------------------------------------------
     def _check_lag(self) -> None:

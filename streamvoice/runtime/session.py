@@ -19,6 +19,9 @@ from typing import Any
 from streamvoice.asr.options import StreamOptions
 from streamvoice.config import Config
 from streamvoice.engine.engine import SpeechEngine
+from streamvoice.protocol.messages import Final, TtsDone
+from streamvoice.runtime.agent_loop import AgentLoop
+from streamvoice.runtime.agents.factory import agent_factory
 from streamvoice.runtime.asr_pipeline import AsrPipeline
 from streamvoice.runtime.barge_in import BargeIn
 from streamvoice.runtime.credits import CreditPacer
@@ -55,6 +58,7 @@ class Session:
         self.asr: AsrPipeline | None = None
         self.tts: TtsPipeline | None = None
         self.barge_in = BargeIn(config.server.vad_barge_in, self._stop_speaking)
+        self.agent: AgentLoop | None = None  # config.agent.kind: who answers finals (none: the client)
         self._started = asyncio.Event()
         self._closed = False
         self._asr_task: asyncio.Task[None] | None = None
@@ -74,21 +78,34 @@ class Session:
 
     def _start(self, event: SessionStarted) -> None:
         cfg = self.config
+        make_agent = agent_factory(cfg.agent)
         self.tts = TtsPipeline(
             self.engine, self.id, event.tts, CreditPacer(cfg.server.max_audio_lead_ms), self.outbox,
-            frame_ms=cfg.tts.frame_ms, observer=self._obs, clock=self._clock,
+            frame_ms=cfg.tts.frame_ms, observer=self._obs, clock=self._clock, on_done=self._tts_done,
         )
+        if make_agent is not None:
+            self.agent = AgentLoop(make_agent(), self.tts, self.outbox, self.id)
         self.asr = AsrPipeline(
             self.engine, self.id, StreamOptions.from_config(cfg.asr), event.asr, self.outbox,
             max_lag_ms=cfg.server.max_asr_lag_ms, on_speech_start=self.barge_in.speech_started,
-            observer=self._obs, clock=self._clock,
+            on_final=self._final, observer=self._obs, clock=self._clock,
         )
         self._started.set()
         log.info("session %s: ready (v%d)", self.id, event.version)
 
     def _stop_speaking(self) -> None:
+        if self.agent is not None:
+            self.agent.interrupt()
         if self.tts is not None:
             self.tts.cancel(None)
+
+    def _final(self, final: Final) -> None:
+        if self.agent is not None:
+            self.agent.on_final(final.utterance, final.text)
+
+    def _tts_done(self, done: TtsDone) -> None:
+        if self.agent is not None:
+            self.agent.on_tts_done(done)
 
     # -- lifecycle ----------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -99,6 +116,8 @@ class Session:
         async with asyncio.TaskGroup() as tg:
             self._asr_task = tg.create_task(self._guard(self.asr.run(), "asr"), name=f"asr-{self.id}")
             tg.create_task(self._guard(self.tts.run(), "tts"), name=f"tts-{self.id}")
+            if self.agent is not None:
+                tg.create_task(self._guard(self.agent.run(), "agent"), name=f"agent-{self.id}")
 
     async def finish(self) -> None:
         """Server stopping: flush the finals of open utterances, then end every turn (cancelled)."""
@@ -110,6 +129,8 @@ class Session:
 
     def stop(self) -> None:
         """End every turn now (fatal close, bye): ``tts_done`` cancelled for each, then the TTS task ends."""
+        if self.agent is not None:
+            self.agent.close()
         if self.tts is not None:
             self.tts.shutdown()
 

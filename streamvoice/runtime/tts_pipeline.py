@@ -48,6 +48,7 @@ class _Turn:
     first_text_at: float = 0.0
     task: asyncio.Task[None] | None = None
     sent_ms: float = 0.0
+    words: list[TtsWord] = field(default_factory=list)  # word timings of the audio sent (turn time)
 
 
 class TtsPipeline:
@@ -62,6 +63,7 @@ class TtsPipeline:
         frame_ms: int = 60,
         observer: Observer | None = None,
         clock: Callable[[], float] = time.monotonic,
+        on_done: Callable[[TtsDone], object] = lambda done: None,
     ) -> None:
         self.engine = engine
         self.session_id = session_id
@@ -77,9 +79,16 @@ class TtsPipeline:
         self._wake = asyncio.Event()
         self._credit = asyncio.Event()
         self._closing = False
+        self._on_done = on_done  # every tts_done, after it is put in the outbox (the agent learns what was heard)
+        self._last_turn = 0  # highest turn id seen: a server-opened turn takes the next one
 
     # -- inputs from the router ------------------------------------------------------------------
+    def next_turn_id(self) -> int:
+        """The id for a turn the server opens itself (an agent's reply): after every turn seen."""
+        return self._last_turn + 1
+
     def text(self, turn_id: int, text: str, final: bool) -> None:
+        self._last_turn = max(self._last_turn, turn_id)
         turn = self._turns.get(turn_id)
         if turn is None:
             if turn_id in self._refused:
@@ -111,7 +120,9 @@ class TtsPipeline:
             message=f"{MAX_QUEUED_TURNS} turns are already waiting to be spoken; turn {turn_id} was dropped. "
                     "Wait for tts_done (or cancel) before starting more turns",
         ))
-        self._out.put(TtsDone(turn=turn_id, status="error", duration_ms=0))
+        done = TtsDone(turn=turn_id, status="error", duration_ms=0)
+        self._out.put(done)
+        self._on_done(done)
 
     def cancel(self, turn_id: int | None) -> list[int]:
         """Barge-in; returns the turns cancelled."""
@@ -210,7 +221,9 @@ class TtsPipeline:
                     return "cancelled"
                 if frame.seq == 0:
                     self._obs.tts_first_audio(self._clock() - turn.first_text_at)
-                await self._out.put_audio(_message(frame))
+                message = _message(frame)
+                await self._out.put_audio(message)
+                turn.words.extend(message.words or ())
                 self.pacer.on_sent(turn.id, frame_ms, self._clock())
                 turn.sent_ms += frame_ms
 
@@ -244,8 +257,13 @@ class TtsPipeline:
         if status == "error":
             self._out.put(error or ErrorMessage(code=ErrorCode.INTERNAL.value, fatal=False,
                                              message=f"speech synthesis failed for turn {turn.id}; try again"))
-        self._out.put(TtsDone(turn=turn.id, status=status, duration_ms=int(turn.sent_ms)))  # type: ignore[arg-type]
+        done = TtsDone(turn=turn.id, status=status, duration_ms=int(turn.sent_ms))  # type: ignore[arg-type]
+        if turn.words and status != "error":
+            played = turn.sent_ms if status == "complete" else self.pacer.played_ms(turn.id, self._clock())
+            done = heard_fields(done, turn.words, played, complete=status == "complete")
+        self._out.put(done)
         self.pacer.end_turn(turn.id)
+        self._on_done(done)
 
     def _forget(self, turn: _Turn) -> None:
         if self._order and self._order[0] is turn:
@@ -261,6 +279,17 @@ def _message(frame: AudioFrame) -> TtsAudio:
              for w in frame.words]
     return TtsAudio(turn=frame.turn, seq=frame.seq, data=frame.pcm, sample_rate=frame.sample_rate,
                     text=frame.text, offset_ms=int(frame.offset_ms), words=words or None)
+
+
+def heard_fields(done: TtsDone, words: list[TtsWord], played_ms: float, *, complete: bool) -> TtsDone:
+    """``tts_done`` with what the listener heard: the words whose audio ended by ``played_ms``
+    (a word cut in the middle was not heard), or every word of a completed turn."""
+    heard = words if complete else [w for w in words if w.end_ms <= played_ms]
+    return done.model_copy(update={
+        "played_ms": None if complete else int(min(played_ms, done.duration_ms or 0)),
+        "heard_words": len(heard),
+        "heard_text": " ".join(w.word.strip() for w in heard if w.word.strip()),
+    })
 
 
 def unavailable_error(exc: Exception) -> ErrorMessage:

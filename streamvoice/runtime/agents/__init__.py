@@ -1,0 +1,1 @@
+"""The agents the server can run (``agent.kind``): echo, an OpenAI-compatible LLM, a Python callable."""
