@@ -31,6 +31,7 @@ BENCHMARKS: tuple[tuple[str, list[str] | None, list[str]], ...] = (
     ("bench.tts_roundtrip", ["--quick"], []),
     ("bench.voice_loop", ["--quick"], []),
     ("bench.server_overhead", ["--quick"], []),
+    ("bench.reliability", ["--quick"], []),
     ("bench.tts_graph", None, []),
 )
 SMOKE_ARGS = ["--smoke"]

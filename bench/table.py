@@ -119,6 +119,11 @@ def at_least(r: Result, mode: str) -> str:
         return ""
 
 
+def rss_growth(r: Result, phase: str) -> str:
+    """Server RSS change over one reliability phase (the JSON holds percent already)."""
+    return f"{r.num(f'rss.{phase}.growth_pct'):+.2f} %"
+
+
 def batching_speedups(r: Result) -> str:
     sizes = sorted(int(k[1:]) for k in r.figures if k.startswith("n") and k[1:].isdigit() and int(k[1:]) > 1)
     if not sizes:
@@ -261,6 +266,33 @@ ROWS: dict[str, tuple[Row, ...]] = {
         Row(lambda r: f"Barge-in: client `cancel` → `tts_done` ({r.num('clients'):.0f} clients on the same "
                       f"{r.machine('cores')} cores)",
             lambda r: f"p50 {ms(r.num('barge_in_s.p50'))}, p95 {ms(r.num('barge_in_s.p95'))}"),
+    ),
+    "reliability": (
+        Row(lambda r: f"Live-socket fuzz: random, mutated, truncated, oversized and out-of-order frames from "
+                      f"{r.setting('fuzz_workers')} sessions at once ({r.setting('asr_model')} + Kokoro loaded), "
+                      "beside a healthy session streaming speech",
+            lambda r: f"**{count(r.num('fuzz.frames'))}** frames in {count(r.num('fuzz.sessions'))} sessions: "
+                      f"**{r.num('crashes'):.0f} crashes**, {r.num('fuzz.unanswered'):.0f} unanswered, "
+                      f"{r.num('fuzz.nonconforming'):.0f} answered off-spec; healthy transcript right "
+                      f"{r.num('fuzz.healthy_right'):.0f}/{r.num('fuzz.healthy_clips'):.0f}; "
+                      f"RSS {rss_growth(r, 'fuzz')}"),
+        Row(lambda r: "Floods: connection churn, handshakes that never finish, idle sessions at the admission limit",
+            lambda r: f"{count(r.num('churn.cycles'))} connect/hello/bye cycles ({count(r.num('churn.clean'))} clean), "
+                      f"RSS {rss_growth(r, 'churn')}; "
+                      f"{count(r.num('handshakes.handshakes'))} stuck handshakes, "
+                      f"{'all' if r['handshakes.all_closed_as_specified'] else 'NOT all'} closed as specified, "
+                      f"RSS {rss_growth(r, 'handshakes')}; "
+                      f"{r.num('idle.idle_sessions'):.0f} idle sessions, one more refused 1013, "
+                      f"{r.num('idle.answered_after_idle'):.0f} answer after, "
+                      f"RSS {rss_growth(r, 'idle')}"),
+        Row(lambda r: "Faults: client killed mid-turn; engine exception for one of 3 sessions; SIGTERM under load",
+            lambda r: f"server lives, next session served (RSS {rss_growth(r, 'killed_mid_turn')}); "
+                      f"that session gets `{'`, `'.join(r['engine_exception.victim_errors'])}` + "
+                      f"{r.num('engine_exception.victim_close'):.0f}, the others "
+                      f"{'no error' if not any(r['engine_exception.others_errors']) else 'errors'}; "
+                      f"finals flushed {r.num('sigterm.finals_flushed'):.0f}/{r.num('sigterm.sessions'):.0f}, "
+                      f"close {'1001' if set(r['sigterm.close_codes']) == {1001} else r['sigterm.close_codes']}, "
+                      f"exit {r.num('sigterm.exit_code'):.0f} in {sec(r.num('sigterm.stop_s'), 1)}"),
     ),
 }
 

@@ -11,10 +11,10 @@ import asyncio
 
 import msgpack
 
+from bench.rawws import RawWs
 from streamvoice.engine.fake import FakeEngine
 from streamvoice.protocol.messages import Lane
 from streamvoice.runtime.lanes import OutboundLanes, Outgoing
-from tests.server.rawws import RawWs
 
 
 async def _ready(ws: RawWs, **hello: object) -> dict[str, object]:

@@ -1,4 +1,5 @@
-"""A bare-bones WebSocket client on asyncio streams, for tests a real client library would not allow.
+"""A bare-bones WebSocket client on asyncio streams (tests, ``bench.reliability``): what a client library
+would not allow.
 
 It sends any bytes (truncated frames, text frames, oversized frames), may stop reading for as long
 as a test likes, and reports each received frame as ``(opcode, payload)``, close frames included,
