@@ -98,7 +98,8 @@ def results_dir(mode: str) -> Path:
 
 
 def write_result(name: str, figures: dict[str, Any], *, settings: dict[str, Any], argv: Sequence[str] | None = None,
-                 samples: dict[str, list[float]] | None = None, mode: str | None = None) -> Path:
+                 samples: dict[str, list[float]] | None = None, mode: str | None = None,
+                 module: str | None = None) -> Path:
     """<results_dir(mode)>/<name>.json with mode, figures, settings, machine and the command that made them.
 
     The mode comes from ``argv`` (``--quick``, ``--smoke``) unless given, so a quick run can never
@@ -109,7 +110,7 @@ def write_result(name: str, figures: dict[str, Any], *, settings: dict[str, Any]
     mode = mode or run_mode(args)
     folder = results_dir(mode)
     folder.mkdir(parents=True, exist_ok=True)
-    command = " ".join(["python", "-m", f"bench.{name}", *args])
+    command = " ".join(["python", "-m", f"bench.{module or name}", *args])  # module: when one writes several
     payload = {"name": name, "mode": mode, "command": command, "machine": machine_info(), "settings": settings,
                "figures": figures, "samples": samples or {}}
     path = folder / f"{name}.json"

@@ -1,4 +1,4 @@
-"""A real OpenAI-compatible streaming server on loopback, scripted by the test.
+"""A real OpenAI-compatible streaming server on loopback, scripted (tests and ``voice_loop --agent llm``).
 
 ``POST /v1/chat/completions`` records the JSON body and answers with server-sent events: the
 scripted reply split into deltas, ``first_token_s`` before the first and ``1/tokens_per_s``

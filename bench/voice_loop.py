@@ -13,6 +13,13 @@ end-of-speech wait, the final decode, the text turnaround, the first sentence's 
 both socket hops. It is split into end of speech → ``final`` received and ``final`` → first audio.
 
 ``--url ws://127.0.0.1:PORT/...`` measures an already running server instead.
+
+``--agent server-echo`` or ``--agent llm`` put the agent on the server (``serve --agent``): the
+client only streams and listens. ``llm`` answers from a local OpenAI-compatible stub
+(``bench/llm_stub.py``) streaming a scripted reply at ``--llm-tokens-per-s`` after
+``--llm-first-token-s``. Each clip is then run twice on one loaded engine, without and with the
+eager end of turn (``asr.eager_ms``, ``--eager-ms``), and both are reported, with the eager
+finals withdrawn (``turn_resumed``) per 100 turns.
 """
 
 from __future__ import annotations
@@ -78,6 +85,7 @@ class Utterance:
     reply_sent_wall: float | None = None
     first_audio_wall: float | None = None
     reply_done: bool = False
+    eager_final_wall: float | None = None  # the first eager final of the utterance, if any
 
 
 @dataclass(slots=True)
@@ -87,6 +95,8 @@ class ClipRun:
     utterances: dict[int, Utterance] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     timed_out: bool = False
+    eager_finals: int = 0
+    resumed: int = 0  # eager finals withdrawn (turn_resumed)
 
 
 def loop_samples(run: ClipRun, clock: CaptureClock) -> list[dict[str, float]]:
@@ -125,10 +135,11 @@ def pcm_s16le(samples: np.ndarray) -> bytes:
 
 # -- the client (echo agent) -------------------------------------------------------------------------
 async def run_clip(url: str, name: str, audio: np.ndarray, *, language: str, min_tail_s: float,
-                   timeout_s: float) -> tuple[ClipRun, CaptureClock]:
-    """One session: stream ``audio`` (16 kHz float32) at real time, echo finals, log the timings."""
+                   timeout_s: float, server_agent: bool = False) -> tuple[ClipRun, CaptureClock]:
+    """One session: stream ``audio`` (16 kHz float32) at real time, echo finals (or, with
+    ``server_agent``, let the server's agent reply), log the timings."""
     from streamvoice.client import connect
-    from streamvoice.protocol import ErrorMessage, Final, Speech, TtsAudio, TtsDone
+    from streamvoice.protocol import ErrorMessage, Final, Speech, TtsAudio, TtsDone, TurnResumed
     from streamvoice.protocol.options import AsrOptions
 
     run = ClipRun(clip=name, duration_s=len(audio) / SAMPLE_RATE)
@@ -143,14 +154,24 @@ async def run_clip(url: str, name: str, audio: np.ndarray, *, language: str, min
                 now = time.monotonic()
                 if isinstance(msg, Speech) and msg.event == "end":
                     run.utterances.setdefault(msg.utterance, Utterance(msg.utterance)).speech_end_s = msg.time_s
+                elif isinstance(msg, Final) and msg.eager:
+                    run.eager_finals += 1
+                    u = run.utterances.setdefault(msg.utterance, Utterance(msg.utterance))
+                    u.eager_final_wall = u.eager_final_wall or now
+                elif isinstance(msg, TurnResumed):
+                    run.resumed += 1
                 elif isinstance(msg, Final):
                     u = run.utterances.setdefault(msg.utterance, Utterance(msg.utterance))
                     u.final_wall, u.text = now, msg.text
                     u.server_latency_s = None if msg.latency_ms is None else msg.latency_ms / 1000.0
-                    if msg.text.strip():  # the echo agent answers at once
+                    if msg.text.strip() and not server_agent:  # the echo agent answers at once
                         turns[await session.say(msg.text)] = u
                         u.reply_sent_wall = time.monotonic()
                 elif isinstance(msg, TtsAudio):
+                    if server_agent and msg.turn not in turns:  # a reply turn of the server's agent
+                        waiting = [u for u in run.utterances.values() if u.first_audio_wall is None]
+                        if waiting:
+                            turns[msg.turn] = max(waiting, key=lambda u: u.id)
                     replied = turns.get(msg.turn)
                     if replied is not None and replied.first_audio_wall is None:
                         replied.first_audio_wall = now
@@ -192,18 +213,35 @@ async def run_clip(url: str, name: str, audio: np.ndarray, *, language: str, min
 
 # -- the server --------------------------------------------------------------------------------------
 @contextlib.asynccontextmanager
-async def local_server(model: str) -> AsyncIterator[str]:
+async def local_server(model: str, **sections: dict[str, Any]) -> AsyncIterator[str]:
     """The real server with real models on 127.0.0.1, an OS-chosen port; yields its stream URL."""
+    async with local_engine(model) as serve, serve(**sections) as url:
+        yield url
+
+
+@contextlib.asynccontextmanager
+async def local_engine(model: str) -> AsyncIterator[Any]:
+    """Real models loaded once; yields ``serve(**config_sections)``, a context manager giving the
+    stream URL of a server on that engine (so two settings are compared on the same engine)."""
     from streamvoice.config import load_config
     from streamvoice.engine.engine import load_engine
     from streamvoice.server.app import Server
     from streamvoice.server.http import STREAM_PATH
 
-    config = load_config(overrides={"asr": {"model": model}, "server": {"host": "127.0.0.1", "port": 0}})
-    engine = await asyncio.to_thread(load_engine, config)
-    try:
-        async with Server(config, engine) as server:
+    def config(**sections: dict[str, Any]) -> Any:
+        overrides: dict[str, Any] = {"asr": {"model": model}, "server": {"host": "127.0.0.1", "port": 0}}
+        for name, values in sections.items():
+            overrides[name] = {**overrides.get(name, {}), **values}
+        return load_config(overrides=overrides)
+
+    @contextlib.asynccontextmanager
+    async def serve(**sections: dict[str, Any]) -> AsyncIterator[str]:
+        async with Server(config(**sections), engine) as server:
             yield f"ws://127.0.0.1:{server.port}{STREAM_PATH}"
+
+    engine = await asyncio.to_thread(load_engine, config())
+    try:
+        yield serve
     finally:
         await asyncio.to_thread(engine.close)
 
@@ -225,20 +263,59 @@ def _load(path: Path) -> np.ndarray:
     return resample(audio, rate, SAMPLE_RATE) if rate != SAMPLE_RATE else audio
 
 
-async def _measure(args: argparse.Namespace, clips: list[tuple[str, Path]]) -> list[tuple[ClipRun, CaptureClock]]:
-    async def over(url: str) -> list[tuple[ClipRun, CaptureClock]]:
+Runs = list[tuple[ClipRun, CaptureClock]]
+LLM_REPLY = ("Sure. Here is a short answer to what you just said, spoken while the rest is still being "
+             "written, so you hear it sooner. Anything else?")
+
+
+async def _measure(args: argparse.Namespace, clips: list[tuple[str, Path]]) -> dict[str, Runs]:
+    """Runs per leg: ``echo`` (client echo), or ``plain`` and ``eager`` (server agent)."""
+    server_agent = args.agent != "echo"
+
+    async def over(url: str, leg: str) -> Runs:
         runs = []
         for name, path in clips:
             audio = _load(path)
             runs.append(await run_clip(url, name, audio, language=args.language, min_tail_s=args.tail,
-                                       timeout_s=len(audio) / SAMPLE_RATE + args.timeout))
-            print(f"  {name}: {_describe(*runs[-1])}", flush=True)
+                                       timeout_s=len(audio) / SAMPLE_RATE + args.timeout, server_agent=server_agent))
+            print(f"  [{leg}] {name}: {_describe(*runs[-1])}", flush=True)
         return runs
 
     if args.url:
-        return await over(args.url)
-    async with local_server(args.model) as url:
-        return await over(url)
+        return {"echo" if not server_agent else "server": await over(args.url, "server")}
+    if not server_agent:
+        async with local_server(args.model) as url:
+            return {"echo": await over(url, "echo")}
+    from bench.llm_stub import FakeLlm
+
+    tokens = [w + " " for w in LLM_REPLY.split()]  # about one word per token
+    async with FakeLlm(replies=[tokens] * 1000, first_token_s=args.llm_first_token_s,
+                       tokens_per_s=args.llm_tokens_per_s) as llm, local_engine(args.model) as serve:
+        agent = ({"kind": "echo"} if args.agent == "server-echo"
+                 else {"kind": "llm", "llm_url": llm.url, "llm_model": "stub"})
+        legs: dict[str, Runs] = {}
+        for leg, eager_ms in (("plain", 0), ("eager", args.eager_ms)):
+            async with serve(agent=agent, asr={"eager_ms": eager_ms}) as url:
+                legs[leg] = await over(url, leg)
+        return legs
+
+
+def _figures(runs: Runs) -> tuple[dict[str, Any], dict[str, list[float]]]:
+    per = [s for run, clock in runs for s in loop_samples(run, clock)]
+    keys = ("speech_end_to_first_audio_s", "speech_end_to_final_s", "final_to_first_audio_s")
+    samples = {k: [s[k] for s in per] for k in keys}
+    figures: dict[str, Any] = {k: summary_stats(v) for k, v in samples.items()}
+    # the server's own final latency_ms, for comparison with what the client measured
+    figures["server_reported_final_latency_s"] = summary_stats(
+        [s["server_reported_final_latency_s"] for s in per if "server_reported_final_latency_s" in s])
+    figures["replies"] = len(per)
+    turns = sum(len(r.utterances) for r, _ in runs)
+    figures["utterances"] = turns
+    figures["eager_finals"] = sum(r.eager_finals for r, _ in runs)
+    figures["eager_withdrawn_per_100_turns"] = 100.0 * sum(r.resumed for r, _ in runs) / max(1, turns)
+    figures["timed_out_clips"] = sum(r.timed_out for r, _ in runs)
+    figures["errors"] = [e for r, _ in runs for e in r.errors][:10]
+    return figures, samples
 
 
 def _describe(run: ClipRun, clock: CaptureClock) -> str:
@@ -260,34 +337,52 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--url", default=None, help="measure this running server instead of starting one")
     parser.add_argument("--tail", type=float, default=1.5, help="least silence streamed after each clip, s")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds allowed per clip beyond its length")
+    parser.add_argument("--agent", choices=("echo", "server-echo", "llm"), default="echo",
+                        help="echo: the client echoes finals; server-echo / llm: the server's agent replies, "
+                             "measured without and with the eager end of turn")
+    parser.add_argument("--eager-ms", type=int, default=240, help="asr.eager_ms of the eager leg")
+    parser.add_argument("--llm-first-token-s", type=float, default=0.15, help="the LLM stub's first-token delay")
+    parser.add_argument("--llm-tokens-per-s", type=float, default=30.0, help="the LLM stub's token rate")
     args = parser.parse_args(argv)
     clips = _clips(args.data, args.clips or (1 if args.smoke else QUICK_CLIPS if args.quick else 10), args.max_clip_s)
     if not clips:
         print(f"no LJ Speech clips in {args.data / 'manifest.tsv'}")
         return 1
-    runs = asyncio.run(_measure(args, clips))
+    legs = asyncio.run(_measure(args, clips))
 
-    per = [s for run, clock in runs for s in loop_samples(run, clock)]
-    keys = ("speech_end_to_first_audio_s", "speech_end_to_final_s", "final_to_first_audio_s")
-    samples = {k: [s[k] for s in per] for k in keys}
-    figures: dict[str, Any] = {k: summary_stats(v) for k, v in samples.items()}
-    # the server's own final latency_ms, for comparison with what the client measured
-    figures["server_reported_final_latency_s"] = summary_stats(
-        [s["server_reported_final_latency_s"] for s in per if "server_reported_final_latency_s" in s])
-    figures["replies"] = len(per)
-    figures["utterances"] = sum(len(r.utterances) for r, _ in runs)
-    figures["timed_out_clips"] = sum(r.timed_out for r, _ in runs)
-    figures["errors"] = [e for r, _ in runs for e in r.errors][:10]
-    print_table("Voice loop (echo agent, loopback WebSocket)",
-                [[k, figures[k]["n"], figures[k]["p50"], figures[k]["p95"]]
-                 for k in (*keys, "server_reported_final_latency_s")],
+    keys = ("speech_end_to_first_audio_s", "speech_end_to_final_s", "final_to_first_audio_s",
+            "server_reported_final_latency_s")
+    settings: dict[str, Any] = {
+        "asr_model": args.model, "tts_model": "kokoro-82m", "language": args.language,
+        "clips": [name for name, _ in clips], "max_clip_s": args.max_clip_s, "chunk_ms": CHUNK_MS,
+        "pacing": "real time", "server": args.url or "local, 127.0.0.1 port 0",
+        "agent": {"echo": "echo in the client (final text as one final text)",
+                  "server-echo": "echo on the server (serve --agent echo)",
+                  "llm": f"LLM on the server (serve --agent llm) against bench/llm_stub.py: {args.llm_tokens_per_s:g} "
+                         f"tokens/s after {args.llm_first_token_s:g} s"}[args.agent]}
+    if args.agent == "echo":
+        figures, samples = _figures(legs[next(iter(legs))])
+        print_table("Voice loop (echo agent, loopback WebSocket)",
+                    [[k, figures[k]["n"], figures[k]["p50"], figures[k]["p95"]] for k in keys],
+                    ["figure", "n", "p50 s", "p95 s"])
+        print(f"wrote {write_result('voice_loop', figures, settings=settings, argv=argv, samples=samples)}")
+        return 0 if figures["replies"] else 1
+    settings["eager_ms"] = args.eager_ms
+    figures = {}
+    all_samples: dict[str, list[float]] = {}
+    for leg, runs in legs.items():
+        figures[leg], samples = _figures(runs)
+        all_samples.update({f"{leg}.{k}": v for k, v in samples.items()})
+    print_table(f"Voice loop ({args.agent} on the server, loopback WebSocket), without / with the eager end of turn",
+                [[f"{leg}: {k}", figures[leg][k]["n"], figures[leg][k]["p50"], figures[leg][k]["p95"]]
+                 for leg in figures for k in keys[:3]]
+                + [[f"{leg}: eager finals withdrawn per 100 turns", figures[leg]["utterances"],
+                    round(figures[leg]["eager_withdrawn_per_100_turns"], 1), ""] for leg in figures],
                 ["figure", "n", "p50 s", "p95 s"])
-    settings = {"asr_model": args.model, "tts_model": "kokoro-82m", "language": args.language,
-                "clips": [name for name, _ in clips], "max_clip_s": args.max_clip_s, "chunk_ms": CHUNK_MS,
-                "pacing": "real time",
-                "server": args.url or "local, 127.0.0.1 port 0", "agent": "echo (final text as one final text)"}
-    print(f"wrote {write_result('voice_loop', figures, settings=settings, argv=argv, samples=samples)}")
-    return 0 if per else 1
+    name = "voice_loop_llm" if args.agent == "llm" else "voice_loop_server_echo"
+    path = write_result(name, figures, settings=settings, argv=argv, samples=all_samples, module="voice_loop")
+    print(f"wrote {path}")
+    return 0 if all(f["replies"] for f in figures.values()) else 1
 
 
 if __name__ == "__main__":

@@ -59,6 +59,9 @@ class AsrConfig(_Section):
     languages: tuple[str, ...] = Field((), description="with language auto: detect only among these codes")
     hangover_ms: int = Field(200, ge=0, le=1000, description="audio after the last voiced frame kept for the final")
     commit_margin_ms: int = Field(500, ge=0, le=3000, description="audio after a word before it may be committed")
+    eager_ms: int = Field(
+        0, ge=0, le=5000, description="silence before an eager final (PROTOCOL 6.4); 0 = off, below end_of_speech_ms"
+    )
     encoder_window: Literal["adaptive", "full"] = Field(
         "adaptive", description="encode only the audio (+1 s) or pad every decode to Whisper's 30 s window"
     )

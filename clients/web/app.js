@@ -115,6 +115,7 @@ function handle(message) {
       showPartial(message);
       break;
     case "final":
+      if (message.eager) break; // a tentative end of turn (PROTOCOL 6.4.1), not a caption
       addFinal(message);
       if ($("echo").checked && message.text.trim()) say(message.text.trim());
       break;

@@ -118,6 +118,11 @@ export const SERVER_MESSAGES = {
     start_s: float(0, Infinity, { req: true }),
     end_s: float(0, Infinity, { req: true }),
     latency_ms: uint({ opt: true }),
+    eager: bool({ def: false }),
+  },
+  turn_resumed: {
+    utterance: uint({ req: true }),
+    time_s: float(0, Infinity, { req: true }),
   },
   tts_audio: {
     turn: uint({ req: true }),

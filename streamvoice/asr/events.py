@@ -50,4 +50,26 @@ class Final:
     reason: str  # "silence" | "audio_end" | "max_length" | "stream_end"
 
 
-AsrEvent = SpeechStarted | SpeechEnded | Partial | Final
+@dataclass(frozen=True, slots=True)
+class EagerFinal:
+    """The utterance has probably ended (a short silence, a stable hypothesis): an agent may start
+    its reply now. The utterance stays open: its Final, or a TurnResumed, follows."""
+
+    utterance: int
+    text: str
+    words: tuple[Word, ...]
+    language: str
+    language_probability: float
+    start_s: float
+    end_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class TurnResumed:
+    """The user went on speaking after an EagerFinal of this utterance: it is withdrawn."""
+
+    utterance: int
+    time_s: float  # stream time the speech resumed (about)
+
+
+AsrEvent = SpeechStarted | SpeechEnded | Partial | Final | EagerFinal | TurnResumed

@@ -157,7 +157,7 @@ class ReconfigurableStream:
 
 def _shifted(e: ev.AsrEvent, dt: float, du: int) -> ev.AsrEvent:
     """The event on the session's time line and utterance numbers."""
-    if isinstance(e, ev.SpeechStarted | ev.SpeechEnded):
+    if isinstance(e, ev.SpeechStarted | ev.SpeechEnded | ev.TurnResumed):
         return replace(e, utterance=e.utterance + du, time_s=e.time_s + dt)
     words = tuple(replace(w, start_s=w.start_s + dt, end_s=w.end_s + dt) for w in e.words)
     if isinstance(e, ev.Partial):

@@ -25,7 +25,16 @@ import numpy as np
 from streamvoice.asr.agreement import LocalAgreement
 from streamvoice.asr.backend import DecodeRequest, DecodeResult
 from streamvoice.asr.buffer import SAMPLE_RATE, AudioBuffer
-from streamvoice.asr.events import AsrEvent, Final, Partial, SpeechEnded, SpeechStarted, Word
+from streamvoice.asr.events import (
+    AsrEvent,
+    EagerFinal,
+    Final,
+    Partial,
+    SpeechEnded,
+    SpeechStarted,
+    TurnResumed,
+    Word,
+)
 from streamvoice.asr.guard import guard_segments
 from streamvoice.asr.language import LanguagePolicy, LanguageRules
 from streamvoice.asr.merge import join_words
@@ -51,6 +60,7 @@ class _Utterance:
     last_partial_text: str | None = None
     language: str | None = None
     language_probability: float = 0.0
+    eager: str = ""  # eager end of turn: "" | "due" (silence long enough) | "tried" (unstable) | "sent"
 
 
 class RecognizerStream:
@@ -72,6 +82,7 @@ class RecognizerStream:
         self._language = LanguagePolicy(LanguageRules(fixed=fixed, languages=options.languages,
                                                       lock=options.lock_language))
         self._context = ""  # the session's recent final text, the prompt of a new utterance
+        self._eager_request: DecodeRequest | None = None  # the decode that may give an eager final
         self._closed = False
 
     # -- properties ---------------------------------------------------------------------------
@@ -116,6 +127,7 @@ class RecognizerStream:
             cut = self._cut_point(u)
             events.extend(self._end_utterance(cut, "max_length", hangover=False))
             events.append(self._start_utterance(cut))
+        events.extend(self._eager_check())
         self._trim()
         return events
 
@@ -179,14 +191,25 @@ class RecognizerStream:
         due = (self._partials and now - u.decoded_until_s >= self._interval_s) or (
             now - u.window_start_s >= self.options.window_s and now - u.decoded_until_s >= _MIN_DECODE_S
         )
+        due = due or (u.eager == "due" and self._eager_request is None)
         if not due:
             return None
         self._slide(u, now)
         self._in_flight = self._request(u, now, "partial")
+        if u.eager == "due":
+            self._eager_request = self._in_flight
         return self._in_flight
 
     def apply(self, request: DecodeRequest, result: DecodeResult) -> list[AsrEvent]:
-        """Apply the result of the outstanding request; returns Partial/Final events."""
+        """Apply the result of the outstanding request; returns Partial/Final (and EagerFinal) events."""
+        if request is not self._eager_request:
+            return self._apply(request, result)
+        self._eager_request = None
+        u = self._active
+        before = u.last_partial_text if u is not None and u.id == request.utterance else None
+        return self._apply(request, result) + self._eager_final(request, before)
+
+    def _apply(self, request: DecodeRequest, result: DecodeResult) -> list[AsrEvent]:
         if request is not self._in_flight:
             raise ValueError("apply() got a request that is not this stream's outstanding one")
         self._in_flight = None
@@ -214,6 +237,38 @@ class RecognizerStream:
         all_words = tuple(committed) + tuple(tail) if self.options.word_timestamps else ()
         stable_count = len(committed) if self.options.word_timestamps else 0
         return [Partial(u.id, u.revision, text, join_words(committed), all_words, stable_count)]
+
+    # -- eager end of turn --------------------------------------------------------------------
+    def _eager_check(self) -> list[AsrEvent]:
+        """After ``eager_ms`` of silence inside an utterance, an eager decode is due; speech again
+        withdraws what it gave (TurnResumed) and allows another after the next pause."""
+        u, eager_ms = self._active, self.options.eager_ms
+        if u is None or not 0 < eager_ms < self.options.end_of_speech_ms:
+            return []
+        silence = self._vad.silence_ms
+        if silence >= eager_ms:
+            if not u.eager:
+                u.eager = "due"
+            return []
+        resumed, u.eager = u.eager == "sent", ""
+        return [TurnResumed(u.id, round(self.audio_time_s, 3))] if resumed else []
+
+    def _eager_final(self, request: DecodeRequest, before: str | None) -> list[AsrEvent]:
+        """The eager decode's hypothesis, if the pause still holds and it is stable: it only adds
+        words to the previous partial's (its last word may be completed)."""
+        u = self._active
+        if u is None or u.id != request.utterance or u.eager != "due":
+            return []
+        words = [*u.agreement.committed, *u.agreement.tail]
+        text = join_words(words)
+        old, new = _plain_words(before or ""), _plain_words(text)
+        if not new or new[: max(0, len(old) - 1)] != old[:-1]:
+            u.eager = "tried"
+            return []
+        u.eager = "sent"
+        language = u.language or self._language.language or self.options.language
+        return [EagerFinal(u.id, text, tuple(words) if self.options.word_timestamps else (), language,
+                           round(u.language_probability, 3), words[0].start_s, words[-1].end_s)]
 
     # -- internals ----------------------------------------------------------------------------
     def _start_utterance(self, start_s: float) -> SpeechStarted:
@@ -340,3 +395,8 @@ class RecognizerStream:
             keep.append(self._active.window_start_s)
         horizon = min(keep) if keep else self.audio_time_s - 1.0
         self._buf.trim_before(max(0.0, horizon - 0.05))
+
+
+def _plain_words(text: str) -> list[str]:
+    """Lower-case words without punctuation, for comparing two hypotheses."""
+    return "".join(c if c.isalnum() or c.isspace() else " " for c in text.lower()).split()

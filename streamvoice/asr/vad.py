@@ -62,6 +62,11 @@ class VoiceActivityDetector:
         return self._frames * self.frame_ms / 1000.0
 
     @property
+    def silence_ms(self) -> int:
+        """Unvoiced audio since the last voiced frame of the open speech region (0 outside speech)."""
+        return self._silent_run * self.frame_ms if self.in_speech else 0
+
+    @property
     def last_voiced_end_s(self) -> float:
         return self._last_voiced_end * self.frame_ms / 1000.0
 

@@ -80,7 +80,7 @@ async def remote_transcribe(url: str, path: str | Path, options: Mapping[str, An
                 if isinstance(message, Speech):
                     started += message.event == "start"
                     ended += message.event == "end"
-                elif isinstance(message, Final):
+                elif isinstance(message, Final) and not message.eager:  # eager: tentative (PROTOCOL 6.4.1)
                     finals.append(message)
                     if not json_out:
                         print(message.text.strip(), flush=True)

@@ -33,6 +33,7 @@ from streamvoice.protocol.messages import (
     TtsAudio,
     TtsDone,
     TtsWord,
+    TurnResumed,
     Word,
     lane_for,
 )
@@ -111,6 +112,7 @@ __all__ = [
     "TtsDone",
     "TtsOptions",
     "TtsWord",
+    "TurnResumed",
     "Word",
     "decode_client",
     "decode_server",

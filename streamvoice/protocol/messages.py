@@ -31,11 +31,14 @@ from streamvoice.protocol.messages_server import (
     TtsAudio,
     TtsDone,
     TtsWord,
+    TurnResumed,
     Word,
 )
 
 ClientMessage = Hello | Audio | AudioEnd | Text | Cancel | ClientFlow | Configure | Ping | Bye
-ServerMessage = Ready | Speech | Partial | Final | TtsAudio | TtsDone | ServerFlow | ErrorMessage | Pong | Bye
+ServerMessage = (
+    Ready | Speech | Partial | Final | TurnResumed | TtsAudio | TtsDone | ServerFlow | ErrorMessage | Pong | Bye
+)
 AnyMessage = ClientMessage | ServerMessage
 
 CLIENT_ADAPTER: TypeAdapter[ClientMessage] = TypeAdapter(
@@ -52,7 +55,7 @@ CLIENT_TYPES: dict[str, type[ClientMessage]] = {
 }
 SERVER_TYPES: dict[str, type[ServerMessage]] = {
     cls.model_fields["type"].default: cls
-    for cls in (Ready, Speech, Partial, Final, TtsAudio, TtsDone, ServerFlow, ErrorMessage, Pong, Bye)
+    for cls in (Ready, Speech, Partial, Final, TurnResumed, TtsAudio, TtsDone, ServerFlow, ErrorMessage, Pong, Bye)
 }
 
 
@@ -73,6 +76,7 @@ _LANES: dict[str, Lane] = {
     "speech": Lane.TRANSCRIPT,
     "partial": Lane.TRANSCRIPT,
     "final": Lane.TRANSCRIPT,
+    "turn_resumed": Lane.TRANSCRIPT,
     "tts_audio": Lane.AUDIO,
     "tts_done": Lane.AUDIO,
 }
@@ -113,6 +117,7 @@ __all__ = [
     "TtsAudio",
     "TtsDone",
     "TtsWord",
+    "TurnResumed",
     "Word",
     "lane_for",
 ]

@@ -80,6 +80,17 @@ class Final(WireModel):
     """Audio time of the utterance's end, seconds."""
     latency_ms: UInt | None = None
     """Milliseconds from end of speech to this message leaving the server."""
+    eager: bool = False
+    """An eager end of turn: the utterance has probably ended and stays open (6.4.1)."""
+
+
+class TurnResumed(WireModel):
+    """The user went on speaking: the eager final of this utterance is withdrawn."""
+
+    type: Literal["turn_resumed"] = "turn_resumed"
+    utterance: UInt
+    time_s: Seconds
+    """Audio time the speech resumed (about), seconds."""
 
 
 class TtsWord(WireModel):

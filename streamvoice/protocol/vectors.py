@@ -36,6 +36,7 @@ from streamvoice.protocol.messages import (
     TtsAudio,
     TtsDone,
     TtsWord,
+    TurnResumed,
     Word,
 )
 from streamvoice.protocol.options import AsrOptions, AudioFormat, AudioInputOptions, TtsOptions
@@ -123,6 +124,8 @@ SERVER_VALID: list[tuple[str, AnyMessage]] = [
         ),
     ),
     ("final_empty", Final(utterance=2, text="", start_s=3.0, end_s=3.5)),
+    ("final_eager", Final(utterance=3, text="What time is it", start_s=4.0, end_s=5.25, eager=True)),
+    ("turn_resumed", TurnResumed(utterance=3, time_s=5.5)),
     ("tts_audio", TtsAudio(turn=3, seq=0, data=PCM, sample_rate=24000, text="Hello there,", offset_ms=0)),
     (
         "tts_audio_words",

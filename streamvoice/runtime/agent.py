@@ -19,6 +19,7 @@ class UserTurn:
 
     utterance: int
     text: str
+    eager: bool = False  # from an eager final: the user may still go on (then the reply is withdrawn)
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,7 @@ class Heard:
     reply_text: str  # every delta the agent yielded
     heard_text: str  # the words the client played (all of them when the turn completed)
     complete: bool  # the turn's audio was sent to its end (not cancelled, not failed)
+    withdrawn: bool = False  # the user went on speaking after an eager final: forget this turn entirely
 
 
 class AgentFailed(Exception):

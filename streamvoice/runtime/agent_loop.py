@@ -7,6 +7,12 @@ is still being written or spoken cancels that reply (the user moved on). An agen
 (:class:`AgentFailed`, or any exception) becomes a non-fatal ``error`` ``agent_failed`` and ends
 the turn with whatever was already said: the client never waits on a reply that will not come.
 The turn's ``tts_done`` tells the agent what was heard.
+
+Eager end of turn: a reply to an eager ``final`` is written and synthesized at once but held
+(none of its audio is sent) until the end of speech is sure (``speech`` ``end`` of that
+utterance); the utterance's ``final`` then needs no second reply. If the user goes on speaking
+(``turn_resumed``) the held reply is cancelled before any of it was heard, and the agent is told
+to forget the turn (:attr:`Heard.withdrawn`).
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ class _Reply:
     parts: list[str] = field(default_factory=list)
     opened: bool = False  # a text delta reached the TTS pipeline (the turn exists there)
     done: bool = False  # tts_done seen: the agent has been told what was heard
+    withdrawn: bool = False  # the user went on speaking after the eager final it answers
     task: asyncio.Task[None] | None = None
 
 
@@ -48,17 +55,49 @@ class AgentLoop:
         self._waiting: deque[UserTurn] = deque(maxlen=MAX_WAITING_TURNS)
         self._replies: dict[int, _Reply] = {}  # turn id -> reply not yet reported to the agent
         self._current: _Reply | None = None
+        self._eagerly_answered: deque[int] = deque(maxlen=16)  # utterances whose eager final got the reply
         self._wake = asyncio.Event()
         self._closing = False
 
     # -- inputs (never block) ------------------------------------------------------------------
-    def on_final(self, utterance: int, text: str) -> None:
-        """A ``final`` went out: a user turn, unless it heard no words."""
-        if self._closing or not text.strip():
+    def on_final(self, utterance: int, text: str, eager: bool = False) -> None:
+        """A ``final`` went out: a user turn, unless it heard no words or was answered eagerly."""
+        if self._closing:
+            return
+        if not eager and utterance in self._eagerly_answered:  # the eager final held: its reply stands
+            self.release(utterance)
+            return
+        if not text.strip():
             return
         self.interrupt()
-        self._waiting.append(UserTurn(utterance, text.strip()))
+        self._waiting.append(UserTurn(utterance, text.strip(), eager=eager))
+        if eager:
+            self._eagerly_answered.append(utterance)
         self._wake.set()
+
+    def on_resumed(self, utterance: int) -> None:
+        """The user went on speaking: withdraw the reply to that utterance's eager final."""
+        self._waiting = deque((t for t in self._waiting if t.utterance != utterance), maxlen=MAX_WAITING_TURNS)
+        if utterance in self._eagerly_answered:
+            self._eagerly_answered.remove(utterance)
+        reply = self._reply_to(utterance)
+        if reply is None:
+            return
+        reply.withdrawn = True
+        self.interrupt()
+
+    def release(self, utterance: int) -> None:
+        """The end of speech is sure: the reply to that utterance may be heard."""
+        reply = self._reply_to(utterance)
+        if reply is not None:
+            self._tts.release(reply.turn)
+
+    def _reply_to(self, utterance: int) -> _Reply | None:
+        """The live reply to an eager final of ``utterance``, if any."""
+        reply = self._current
+        if reply is None or reply.done or reply.withdrawn or not reply.user.eager:
+            return None
+        return reply if reply.user.utterance == utterance else None
 
     def interrupt(self) -> None:
         """Stop the reply being written or spoken (the user spoke again)."""
@@ -96,6 +135,8 @@ class AgentLoop:
                     continue
                 user = self._waiting.popleft()
                 reply = _Reply(self._tts.next_turn_id(), user)
+                if user.eager:
+                    self._tts.hold(reply.turn)
                 self._replies[reply.turn] = reply
                 self._current = reply
                 reply.task = asyncio.create_task(self._write(reply), name=f"agent-{self._session_id}-{reply.turn}")
@@ -133,10 +174,12 @@ class AgentLoop:
         if reply.done:
             return
         reply.done = True
+        self._tts.release(reply.turn)  # forget a hold
         text = "".join(reply.parts)
         complete = done is not None and done.status == "complete"
         heard = text.strip() if complete else (done.heard_text or "" if done is not None else "")
         try:
-            self.agent.heard(reply.user, Heard(reply_text=text, heard_text=heard, complete=complete))
+            self.agent.heard(reply.user, Heard(reply_text=text, heard_text="" if reply.withdrawn else heard,
+                                               complete=complete, withdrawn=reply.withdrawn))
         except Exception:
             log.exception("session %s: agent.heard failed", self._session_id)

@@ -26,7 +26,16 @@ from streamvoice.audio.resample import Resampler
 from streamvoice.capabilities import Capabilities
 from streamvoice.engine.engine import SpeechEngine
 from streamvoice.protocol.errors import ErrorCode
-from streamvoice.protocol.messages import ErrorMessage, ErrorRef, Final, Partial, ServerFlow, Speech, Word
+from streamvoice.protocol.messages import (
+    ErrorMessage,
+    ErrorRef,
+    Final,
+    Partial,
+    ServerFlow,
+    Speech,
+    TurnResumed,
+    Word,
+)
 from streamvoice.protocol.options import AsrOptions
 from streamvoice.runtime.degrade import DegradeLadder, FlowChange
 from streamvoice.runtime.observe import NullObserver, Observer
@@ -73,6 +82,8 @@ class AsrPipeline:
         max_lag_ms: int,
         on_speech_start: Callable[[], object] = lambda: None,
         on_final: Callable[[Final], object] = lambda final: None,
+        on_resumed: Callable[[TurnResumed], object] = lambda resumed: None,
+        on_speech_end: Callable[[int], object] = lambda utterance: None,
         observer: Observer | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -81,7 +92,9 @@ class AsrPipeline:
         self._base = base
         self._out = outbox
         self._on_speech_start = on_speech_start
-        self._on_final = on_final  # the session's agent turns finals into replies
+        self._on_final = on_final  # the session's agent turns finals (eager ones too) into replies
+        self._on_resumed = on_resumed  # ... withdraws a reply begun on an eager final
+        self._on_speech_end = on_speech_end  # ... and lets it be heard once the end of speech is sure
         self._obs = observer or NullObserver()
         self._clock = clock
         self.stream = ReconfigurableStream(self._options(asr), session_id, model=asr.model)
@@ -173,6 +186,19 @@ class AsrPipeline:
             elif isinstance(e, ev.SpeechEnded):
                 self._ended_at[e.utterance] = self._clock()
                 self._out.put(Speech(event="end", utterance=e.utterance + 1, time_s=max(0.0, e.time_s)))
+                self._on_speech_end(e.utterance + 1)
+            elif isinstance(e, ev.EagerFinal):
+                eager = Final(
+                    utterance=e.utterance + 1, text=e.text, words=_words(e.words), language=e.language or None,
+                    language_probability=min(1.0, max(0.0, e.language_probability)),
+                    start_s=max(0.0, e.start_s), end_s=max(0.0, e.end_s, e.start_s), eager=True,
+                )
+                self._out.put(eager)
+                self._on_final(eager)
+            elif isinstance(e, ev.TurnResumed):
+                resumed = TurnResumed(utterance=e.utterance + 1, time_s=max(0.0, e.time_s))
+                self._out.put(resumed)
+                self._on_resumed(resumed)
             elif isinstance(e, ev.Partial):
                 self._out.put(Partial(utterance=e.utterance + 1, revision=max(0, e.revision - 1), text=e.text,
                                       stable_text=e.stable_text, words=_words(e.words) or None))

@@ -19,7 +19,7 @@ from typing import Any
 from streamvoice.asr.options import StreamOptions
 from streamvoice.config import Config
 from streamvoice.engine.engine import SpeechEngine
-from streamvoice.protocol.messages import Final, TtsDone
+from streamvoice.protocol.messages import Final, TtsDone, TurnResumed
 from streamvoice.runtime.agent_loop import AgentLoop
 from streamvoice.runtime.agents.factory import agent_factory
 from streamvoice.runtime.asr_pipeline import AsrPipeline
@@ -88,7 +88,8 @@ class Session:
         self.asr = AsrPipeline(
             self.engine, self.id, StreamOptions.from_config(cfg.asr), event.asr, self.outbox,
             max_lag_ms=cfg.server.max_asr_lag_ms, on_speech_start=self.barge_in.speech_started,
-            on_final=self._final, observer=self._obs, clock=self._clock,
+            on_final=self._final, on_resumed=self._resumed, on_speech_end=self._speech_end,
+            observer=self._obs, clock=self._clock,
         )
         self._started.set()
         log.info("session %s: ready (v%d)", self.id, event.version)
@@ -101,7 +102,15 @@ class Session:
 
     def _final(self, final: Final) -> None:
         if self.agent is not None:
-            self.agent.on_final(final.utterance, final.text)
+            self.agent.on_final(final.utterance, final.text, eager=final.eager)
+
+    def _resumed(self, resumed: TurnResumed) -> None:
+        if self.agent is not None:
+            self.agent.on_resumed(resumed.utterance)
+
+    def _speech_end(self, utterance: int) -> None:
+        if self.agent is not None:
+            self.agent.release(utterance)
 
     def _tts_done(self, done: TtsDone) -> None:
         if self.agent is not None:

@@ -81,11 +81,20 @@ class TtsPipeline:
         self._closing = False
         self._on_done = on_done  # every tts_done, after it is put in the outbox (the agent learns what was heard)
         self._last_turn = 0  # highest turn id seen: a server-opened turn takes the next one
+        self._held: set[int] = set()  # turns synthesized but not sent yet (a reply to an eager final)
 
     # -- inputs from the router ------------------------------------------------------------------
     def next_turn_id(self) -> int:
         """The id for a turn the server opens itself (an agent's reply): after every turn seen."""
         return self._last_turn + 1
+
+    def hold(self, turn_id: int) -> None:
+        """Synthesize ``turn_id`` but send none of it until :meth:`release` (or a cancel)."""
+        self._held.add(turn_id)
+
+    def release(self, turn_id: int) -> None:
+        self._held.discard(turn_id)
+        self._credit.set()
 
     def text(self, turn_id: int, text: str, final: bool) -> None:
         self._last_turn = max(self._last_turn, turn_id)
@@ -229,7 +238,7 @@ class TtsPipeline:
 
     async def _pace(self, turn: _Turn, next_ms: float) -> None:
         while True:
-            wait = self.pacer.wait_s(turn.id, next_ms, self._clock())
+            wait = float("inf") if turn.id in self._held else self.pacer.wait_s(turn.id, next_ms, self._clock())
             if wait <= 0:
                 return
             self._credit.clear()
@@ -243,6 +252,7 @@ class TtsPipeline:
     def _cancel_turn(self, turn: _Turn) -> None:
         if turn.cancelled:
             return
+        self._held.discard(turn.id)
         turn.cancelled = True
         turn.plan.cancel()
         self.engine.cancel(self.session_id, turn.id)

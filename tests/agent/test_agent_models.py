@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bench.llm_stub import FakeLlm
 from streamvoice.asr.backend import DecodeRequest
 from streamvoice.audio.resample import resample
 from streamvoice.client import connect
 from streamvoice.config import Config, load_config
 from streamvoice.engine.engine import load_engine
 from streamvoice.protocol import Final, TtsAudio, TtsDone
-from tests.agent.fake_llm import FakeLlm
 from tests.server.conftest import url
 from tests.server.test_server_models import clip, stream_file, words
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from bench.llm_stub import FakeLlm
 from streamvoice.config import load_config
 from streamvoice.engine.fake import FakeEngine
 from streamvoice.protocol.messages import ErrorMessage, Final, TtsAudio, TtsDone
 from streamvoice.runtime.events import CancelRequested, FlowReported
 from streamvoice.runtime.session import Session
-from tests.agent.fake_llm import FakeLlm
 from tests.runtime.test_pipelines import ListOutbox, started, until, utterance
 
 SCRIPT = ["Sure", "! The sky ", "is blue. ", "Anything else?"]

@@ -29,7 +29,7 @@ from streamvoice.protocol import (
     merge_options,
     parse_voice_blend,
 )
-from streamvoice.protocol.messages import SERVER_ADAPTER
+from streamvoice.protocol.messages import SERVER_ADAPTER, TurnResumed
 
 
 def _err(frame: bytes | str, limits: Limits = DEFAULT_LIMITS) -> ProtocolError:
@@ -134,6 +134,7 @@ def test_lanes() -> None:
         "speech",
         "partial",
         "final",
+        "turn_resumed",
         "tts_audio",
         "tts_done",
         "flow",
@@ -145,6 +146,7 @@ def test_lanes() -> None:
         "tts_audio": TtsAudio(turn=1, seq=0, data=b"", sample_rate=24000, offset_ms=0),
     }
     assert lane_for(samples["tts_audio"]) is Lane.AUDIO
+    assert lane_for(TurnResumed(utterance=1, time_s=0.5)) is Lane.TRANSCRIPT  # ordered with its final
     assert Lane.CONTROL < Lane.TRANSCRIPT < Lane.AUDIO
     assert set(CLIENT_TYPES) == {"hello", "audio", "audio_end", "text", "cancel", "flow", "configure", "ping", "bye"}
     assert SERVER_ADAPTER is not None

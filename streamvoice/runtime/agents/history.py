@@ -36,6 +36,14 @@ class History:
             _, dropped = self._turns.popleft()
             self._tokens -= dropped
 
+    def retract(self, role: str, content: str) -> bool:
+        """Take back the newest message if it is this one (a withdrawn eager turn)."""
+        if not self._turns or self._turns[-1][0] != {"role": role, "content": content}:
+            return False
+        _, tokens = self._turns.pop()
+        self._tokens -= tokens
+        return True
+
     @property
     def tokens(self) -> int:
         return self._tokens + (self._count(self.system) + PER_MESSAGE_TOKENS if self.system else 0)

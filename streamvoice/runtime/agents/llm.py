@@ -76,7 +76,9 @@ class LlmAgent:
             raise AgentFailed(f"the LLM at {self.url} failed: {type(exc).__name__}: {exc}") from None
 
     def heard(self, turn: UserTurn, heard: Heard) -> None:
-        if heard.heard_text.strip():
+        if heard.withdrawn:  # the user had not finished: the turn is asked again, whole
+            self.history.retract("user", turn.text)
+        elif heard.heard_text.strip():
             self.history.add("assistant", heard.heard_text.strip())
 
     async def aclose(self) -> None:
