@@ -88,17 +88,7 @@ class KokoroOnnx:
         """Audio for one phonemized chunk, with word timings relative to the chunk's start."""
         if not 0.5 <= float(speed) <= 2.0:
             raise ValueError(f"speed must be between 0.5 and 2.0, got {speed}")
-        ids, positions = self._token_ids(chunk.phonemes)
-        if not ids:
-            raise ValueError(f"chunk {chunk.text!r} is empty: none of its phonemes are in Kokoro's vocabulary")
-        if len(ids) > MAX_PHONEMES:
-            raise ValueError(f"chunk has {len(ids)} phonemes; Kokoro takes at most {MAX_PHONEMES} (split it first)")
-        style = self.voices.style(voice_spec, len(ids))
-        feeds = {
-            "tokens": np.array([[0, *ids, 0]], dtype=np.int64),
-            "style": style,
-            "speed": np.array([speed], dtype=np.float32),
-        }
+        feeds, positions = self.model_feeds(chunk, voice_spec, speed)
         started = time.perf_counter()
         if abort is not None and abort.aborted:
             raise SynthesisAborted("synthesis abandoned before it started")
@@ -115,6 +105,22 @@ class KokoroOnnx:
         if self.has_durations and len(outputs) > 1:
             words = word_timings(chunk, positions, np.asarray(outputs[1]).reshape(-1), audio.size)
         return SynthesisResult(audio=audio, sample_rate=SAMPLE_RATE, words=words, compute_s=compute_s)
+
+    def model_feeds(
+        self, chunk: PhonemizedChunk, voice_spec: str, speed: float = 1.0
+    ) -> tuple[dict[str, np.ndarray], list[int]]:
+        """The graph's inputs (tokens with pads, style, speed) and each phoneme's token index."""
+        ids, positions = self._token_ids(chunk.phonemes)
+        if not ids:
+            raise ValueError(f"chunk {chunk.text!r} is empty: none of its phonemes are in Kokoro's vocabulary")
+        if len(ids) > MAX_PHONEMES:
+            raise ValueError(f"chunk has {len(ids)} phonemes; Kokoro takes at most {MAX_PHONEMES} (split it first)")
+        feeds = {
+            "tokens": np.array([[0, *ids, 0]], dtype=np.int64),
+            "style": self.voices.style(voice_spec, len(ids)),
+            "speed": np.array([speed], dtype=np.float32),
+        }
+        return feeds, positions
 
     def _token_ids(self, phonemes: str) -> tuple[list[int], list[int]]:
         """Token ids, and for each phoneme index its token index (-1 when not in the vocabulary)."""
@@ -157,6 +163,18 @@ def find_model_file(model_dir: Path) -> Path:
     return found[0]
 
 
+def session_options(tts_config: Any) -> Any:
+    """ONNX Runtime options for Kokoro: ``tts.threads`` intra-op threads (0 = cores), no spinning."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    threads = int(getattr(tts_config, "threads", 0) or 0) or (os.cpu_count() or 1)
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # shared cores: do not spin
+    return options
+
+
 def load_kokoro(model_dir: Path, tts_config: Any, warm_up: bool = True, graph: GraphKind = "auto") -> KokoroOnnx:
     """Load the ONNX graph (with the durations output added), vocabulary and voices.
 
@@ -183,12 +201,8 @@ def load_kokoro(model_dir: Path, tts_config: Any, warm_up: bool = True, graph: G
         if report.left_integer_ops:
             raise RuntimeError(f"float graph: {report.left_integer_ops} integer nodes had an unknown pattern")
         kind = "float"
-    options = ort.SessionOptions()
-    threads = int(getattr(tts_config, "threads", 0) or 0) or (os.cpu_count() or 1)
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # shared cores: do not spin
-    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(model.SerializeToString(), session_options(tts_config),
+                                   providers=["CPUExecutionProvider"])
     del model  # the session holds its own copy; the float proto alone is ~330 MB
     with (model_dir / "vocab.json").open(encoding="utf-8") as handle:
         raw = json.load(handle)
