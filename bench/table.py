@@ -257,6 +257,18 @@ ROWS: dict[str, tuple[Row, ...]] = {
                       f"(speech end → final {sec(r.num('speech_end_to_final_s.p50'))}, "
                       f"final → first audio {sec(r.num('final_to_first_audio_s.p50'))})"),
     ),
+    "voice_loop_llm": (
+        Row(lambda r: "Voice loop, LLM agent on the server (local stub: "
+                      f"{r.setting('llm_tokens_per_s'):g} tokens/s after {sec(r.setting('llm_first_token_s'))}), "
+                      f"without / with the eager end of turn ({r.setting('eager_ms')} ms), "
+                      f"{len(r.setting('clips'))} clips, one run",
+            lambda r: f"p50 **{sec(r.num('plain.speech_end_to_first_audio_s.p50'))}** / "
+                      f"**{sec(r.num('eager.speech_end_to_first_audio_s.p50'))}**, "
+                      f"p95 {sec(r.num('plain.speech_end_to_first_audio_s.p95'))} / "
+                      f"{sec(r.num('eager.speech_end_to_first_audio_s.p95'))}; eager finals on "
+                      f"{r.num('eager.eager_finals'):.0f} of {r.num('eager.utterances'):.0f} turns, withdrawn "
+                      f"{r.num('eager.eager_withdrawn_per_100_turns'):.0f} per 100 turns"),
+    ),
     "server_overhead": (
         Row(lambda r: f"Server overhead, fake engine, {r.num('clients'):.0f} clients x "
                       f"{1000 / r.setting('frame_ms'):.0f} frames/s",

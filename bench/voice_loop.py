@@ -367,7 +367,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     ["figure", "n", "p50 s", "p95 s"])
         print(f"wrote {write_result('voice_loop', figures, settings=settings, argv=argv, samples=samples)}")
         return 0 if figures["replies"] else 1
-    settings["eager_ms"] = args.eager_ms
+    settings.update(eager_ms=args.eager_ms, llm_first_token_s=args.llm_first_token_s,
+                    llm_tokens_per_s=args.llm_tokens_per_s)
     figures = {}
     all_samples: dict[str, list[float]] = {}
     for leg, runs in legs.items():
