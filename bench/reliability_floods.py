@@ -80,8 +80,23 @@ async def stuck_handshakes(port: int, n: int, *, wait_s: float = 40.0) -> dict[s
             "all_closed_as_specified": sum(http_ok) + sum(hello_ok) == n}
 
 
+async def _sessions_open(url: str) -> int:
+    """The server's session gauge, from /metrics."""
+    host = url.split("//", 1)[1].split("/", 1)[0]
+    reader, writer = await asyncio.open_connection(*host.rsplit(":", 1))
+    writer.write(f"GET /metrics HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+    body = (await reader.read()).decode()
+    writer.close()
+    line = next(x for x in body.splitlines() if x.startswith("streamvoice_sessions "))
+    return int(float(line.split()[1]))
+
+
 async def idle_at_limit(url: str, limit: int, *, hold_s: float = 5.0) -> dict[str, Any]:
     """``limit`` idle sessions (the server's ``max_sessions``), one more refused with 1013, all still answer."""
+    for _ in range(300):  # sessions of the phases before are still closing (close handshakes, lingering readers)
+        if await _sessions_open(url) == 0:
+            break
+        await asyncio.sleep(0.2)
     sessions = []
     for _ in range(limit):
         ws = await ws_connect(url, compression=None, ping_interval=None, open_timeout=30)
