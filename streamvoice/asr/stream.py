@@ -18,13 +18,12 @@ committed. At most one decode per stream is in flight; finals go before partials
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
 
 import numpy as np
 
-from streamvoice.asr.agreement import LocalAgreement
 from streamvoice.asr.backend import DecodeRequest, DecodeResult
 from streamvoice.asr.buffer import SAMPLE_RATE, AudioBuffer
+from streamvoice.asr.carry import CARRY_S, carried_words
 from streamvoice.asr.events import (
     AsrEvent,
     EagerFinal,
@@ -39,28 +38,15 @@ from streamvoice.asr.guard import guard_segments
 from streamvoice.asr.language import LanguagePolicy, LanguageRules
 from streamvoice.asr.merge import join_words
 from streamvoice.asr.options import StreamOptions
+from streamvoice.asr.utterance import Utterance
 from streamvoice.asr.vad import VoiceActivityDetector
 
 _PROMPT_CHARS = 200  # earlier text given to Whisper as context
 _MIN_DECODE_S = 0.3  # shorter windows are not worth a decode
 _AFTER_SPEECH_S = 0.1  # a final's word may start this long after the VAD's end of speech
-
-
-@dataclass(slots=True)
-class _Utterance:
-    id: int
-    start_s: float
-    window_start_s: float
-    decoded_until_s: float
-    end_s: float | None = None  # set when speech ended or the utterance was cut
-    speech_end_s: float | None = None  # the VAD's end of speech (None for a length cut)
-    reason: str = ""
-    agreement: LocalAgreement = field(default_factory=LocalAgreement)
-    revision: int = 0
-    last_partial_text: str | None = None
-    language: str | None = None
-    language_probability: float = 0.0
-    eager: str = ""  # eager end of turn: "" | "due" (silence long enough) | "tried" (unstable) | "sent"
+# Nothing is committed from an utterance's first decodes: with under 2 s heard, Whisper guesses
+# from a syllable and two guesses can agree ("And the line of" for "underlying our" on earnings22).
+_MIN_COMMIT_AUDIO_S = 2.0
 
 
 class RecognizerStream:
@@ -73,8 +59,8 @@ class RecognizerStream:
         self._buf = AudioBuffer()
         self._samples = 0
         self._next_id = 0
-        self._active: _Utterance | None = None
-        self._ended: deque[_Utterance] = deque()  # awaiting their final decode, oldest first
+        self._active: Utterance | None = None
+        self._ended: deque[Utterance] = deque()  # awaiting their final decode, oldest first
         self._in_flight: DecodeRequest | None = None
         self._partials = options.partials
         self._interval_s = options.partial_interval_ms / 1000.0
@@ -83,6 +69,8 @@ class RecognizerStream:
                                                       lock=options.lock_language))
         self._context = ""  # the session's recent final text, the prompt of a new utterance
         self._eager_request: DecodeRequest | None = None  # the decode that may give an eager final
+        self._last_final: tuple[Word, ...] = ()  # words of the latest final, for the carry
+        self._last_language: str | None = None
         self._closed = False
 
     # -- properties ---------------------------------------------------------------------------
@@ -124,7 +112,7 @@ class RecognizerStream:
                 events.extend(self._end_utterance(ev.time_s, "silence"))
         u = self._active
         if u is not None and self.audio_time_s - u.start_s >= self.options.max_utterance_s:
-            cut = self._cut_point(u)
+            cut = u.cut_point(self.audio_time_s)
             events.extend(self._end_utterance(cut, "max_length", hangover=False))
             events.append(self._start_utterance(cut))
         events.extend(self._eager_check())
@@ -180,6 +168,7 @@ class RecognizerStream:
         if self._ended:
             done = self._ended[0]
             end = done.end_s if done.end_s is not None else self.audio_time_s
+            self._choose_carry(done)
             self._in_flight = self._request(done, end, "final")
             return self._in_flight
         u = self._active
@@ -194,7 +183,8 @@ class RecognizerStream:
         due = due or (u.eager == "due" and self._eager_request is None)
         if not due:
             return None
-        self._slide(u, now)
+        self._choose_carry(u)
+        u.slide(now, self.options.window_s, self.options.overlap_s)
         self._in_flight = self._request(u, now, "partial")
         if u.eager == "due":
             self._eager_request = self._in_flight
@@ -218,13 +208,15 @@ class RecognizerStream:
             return []
         self._learn_language(u, request, result)
         words = [w for seg in guard_segments(result.segments, u.agreement.committed) for w in seg.words]
+        if u.carry:  # the pause before the utterance was heard as silence: nothing said there
+            words = [w for w in words if w.end_s > u.start_s + 0.05]
         if request.kind == "final":
             self._ended.remove(u)
             if u.speech_end_s is not None:  # text that begins after the speech ended was not said
                 words = [w for w in words if w.start_s <= u.speech_end_s + _AFTER_SPEECH_S]
             return [self._final(u, words)]
         decoded_end = request.offset_s + len(request.audio) / SAMPLE_RATE
-        commit = self._language.settled
+        commit = self._language.settled and decoded_end - u.start_s >= _MIN_COMMIT_AUDIO_S
         u.agreement.insert(words, commit=commit, until_s=decoded_end - self.options.commit_margin_ms / 1000.0)
         if not self._partials or u is not self._active:
             return []
@@ -275,7 +267,7 @@ class RecognizerStream:
         start = max(start_s, self._buf.start_s, 0.0)
         if self._ended and self._ended[-1].end_s is not None:
             start = max(start, self._ended[-1].end_s)
-        u = _Utterance(id=self._next_id, start_s=start, window_start_s=start, decoded_until_s=start)
+        u = Utterance(id=self._next_id, start_s=start, window_start_s=start, decoded_until_s=start)
         self._language.new_utterance()
         self._next_id += 1
         self._active = u
@@ -296,50 +288,34 @@ class RecognizerStream:
         self._ended.append(u)
         return [ended]
 
-    def _cut_point(self, u: _Utterance) -> float:
-        """Where a too-long utterance is cut: after its last committed word if that is recent
-        (the words after it are heard again by the next utterance), else now."""
-        now = self.audio_time_s
-        committed = u.agreement.committed
-        if committed and u.start_s + 1.0 < committed[-1].end_s and now - committed[-1].end_s < 5.0:
-            return committed[-1].end_s
-        return now
-
-    def _find(self, utterance: int) -> _Utterance | None:
+    def _find(self, utterance: int) -> Utterance | None:
         if self._active is not None and self._active.id == utterance:
             return self._active
         return next((u for u in self._ended if u.id == utterance), None)
 
-    def _slide(self, u: _Utterance, now: float) -> None:
-        """Keep the window within ``window_s``: restart it just before the committed end.
-
-        If the committed words give no anchor that shortens the window enough (no agreement for
-        a long stretch), the hypothesis up to the window's middle is committed as it stands.
-        """
-        opts = self.options
-        if now - u.window_start_s <= opts.window_s:
+    def _choose_carry(self, u: Utterance) -> None:
+        """Once, at an utterance's first decode (the previous final is out by then: finals go
+        first): put the previous final's last words in front of its window (:mod:`.carry`), when
+        they are in the language it is decoded in."""
+        if u.carry is not None:
             return
+        u.carry, u.carry_context = (), self._context
+        language = self._language.decode_language() if self._language.settled else None
+        if language is None or language != self._last_language:
+            return
+        carry = carried_words(self._last_final, u.start_s, self._buf.start_s)
+        if not carry:
+            return
+        u.carry = carry
+        u.carry_context = self._context[: max(0, len(self._context) - len(join_words(carry)))].rstrip()
+        u.window_start_s = min(u.window_start_s, carry[0].start_s - 0.05)
 
-        def anchor() -> float | None:
-            committed = u.agreement.committed
-            if not committed:
-                return None
-            a = committed[-1].end_s - opts.overlap_s
-            return a if u.window_start_s < a and now - a <= opts.window_s else None
-
-        start = anchor()
-        if start is None:
-            u.agreement.commit_until(now - opts.window_s / 2)
-            start = anchor()
-        if start is None:  # never skip audio no decode has heard
-            start = min(now - opts.window_s / 2, u.decoded_until_s)
-        u.window_start_s = max(u.window_start_s, start)
-
-    def _request(self, u: _Utterance, end_s: float, kind: str) -> DecodeRequest:
+    def _request(self, u: Utterance, end_s: float, kind: str) -> DecodeRequest:
         start = u.window_start_s
-        committed = u.agreement.committed
+        committed = [*(u.carry or ()), *u.agreement.committed]
         inside = next((i for i, w in enumerate(committed) if w.end_s > start + 0.05), len(committed))
-        prompt = " ".join(filter(None, [self._context, join_words(committed[:inside])]))[-_PROMPT_CHARS:]
+        context = u.carry_context if u.carry is not None else self._context
+        prompt = " ".join(filter(None, [context, join_words(committed[:inside])]))[-_PROMPT_CHARS:]
         u.decoded_until_s = max(u.decoded_until_s, end_s)
         detection = self._language.detection(kind, end_s - start)
         return DecodeRequest(
@@ -358,7 +334,7 @@ class RecognizerStream:
             languages=self.options.languages,
         )
 
-    def _learn_language(self, u: _Utterance, request: DecodeRequest, result: DecodeResult) -> None:
+    def _learn_language(self, u: Utterance, request: DecodeRequest, result: DecodeResult) -> None:
         if request.language is None or request.detect_language:
             audio_s = len(request.audio) / SAMPLE_RATE
             heard = sum(len(seg.words) for seg in result.segments)
@@ -369,7 +345,7 @@ class RecognizerStream:
         else:
             u.language, u.language_probability = request.language, self._language.probability
 
-    def _final(self, u: _Utterance, words: list[Word]) -> Final:
+    def _final(self, u: Utterance, words: list[Word]) -> Final:
         u.agreement.finish(words)
         committed = list(u.agreement.committed)
         end = u.end_s if u.end_s is not None else self.audio_time_s
@@ -377,6 +353,7 @@ class RecognizerStream:
         text = join_words(committed)
         if text:
             self._context = (self._context + " " + text).strip()[-_PROMPT_CHARS:]
+            self._last_final, self._last_language = tuple(committed), language
         return Final(
             utterance=u.id,
             text=text,
@@ -391,9 +368,9 @@ class RecognizerStream:
     def _trim(self) -> None:
         """Forget audio no decode can need again."""
         keep = [u.window_start_s for u in self._ended]
-        if self._active is not None:
-            keep.append(self._active.window_start_s)
-        horizon = min(keep) if keep else self.audio_time_s - 1.0
+        if self._active is not None:  # an utterance not decoded yet may still take on a carry
+            keep.append(self._active.window_start_s - (CARRY_S if self._active.carry is None else 0.0))
+        horizon = min(keep) if keep else self.audio_time_s - (CARRY_S + 1.0)  # a carry's audio
         self._buf.trim_before(max(0.0, horizon - 0.05))
 
 

@@ -126,3 +126,43 @@ def test_bad_input_is_refused_clearly() -> None:
     with pytest.raises(ValueError, match="language"):
         StreamOptions(language="english please")
     assert StreamOptions(multilingual=False, language="de", task="translate").language == "en"
+
+
+def test_no_words_are_committed_from_the_first_two_seconds_of_an_utterance(speech: np.ndarray) -> None:
+    stream = RecognizerStream(StreamOptions(language="en"))
+    events = [e for e, _, _ in run_stream(stream, FakeBackend(), chunked(speech), realtime=False)]
+    start = next(e for e in events if isinstance(e, SpeechStarted)).time_s
+    partials = [e for e in events if isinstance(e, Partial)]
+    early = [p for p in partials if p.words and p.words[-1].end_s < start + 1.6]
+    assert early and all(p.stable_count == 0 for p in early), "a guess from under 2 s of audio was committed"
+    assert any(p.stable_count > 0 for p in partials)
+
+
+def test_a_new_utterance_is_decoded_after_the_end_of_the_previous_one(speech: np.ndarray) -> None:
+    """After a short pause the next utterance's window starts before it, the previous final's
+    last words forced as the prefix; none of them comes out again."""
+    pause = np.zeros(int(16000 * 0.9), dtype=np.float32)
+    audio = np.concatenate([speech[: 16000 * 6], pause, speech[16000: 16000 * 6]])
+    stream = RecognizerStream(StreamOptions(language="en"))
+    backend = FakeBackend()
+    events = [e for e, _, _ in run_stream(stream, backend, chunked(audio), realtime=False)]
+    finals = [e for e in events if isinstance(e, Final)]
+    assert len(finals) == 2
+    second_start = [e for e in events if isinstance(e, SpeechStarted)][1].time_s
+    first_request = next(r for r in backend.requests if r.utterance == 1)
+    carried = finals[0].text.split()[-3:]
+    assert first_request.offset_s < second_start - 1.0
+    assert first_request.prefix.split()[-3:] == carried
+    assert not set(finals[1].text.split()) & set(finals[0].text.split())
+    assert finals[1].words[0].start_s >= second_start - 0.3
+
+
+def test_no_carry_after_a_long_pause(speech: np.ndarray) -> None:
+    pause = np.zeros(16000 * 3, dtype=np.float32)
+    audio = np.concatenate([speech[: 16000 * 6], pause, speech[16000: 16000 * 6]])
+    stream = RecognizerStream(StreamOptions(language="en"))
+    backend = FakeBackend()
+    events = [e for e, _, _ in run_stream(stream, backend, chunked(audio), realtime=False)]
+    second_start = [e for e in events if isinstance(e, SpeechStarted)][1].time_s
+    first_request = next(r for r in backend.requests if r.utterance == 1)
+    assert first_request.offset_s >= second_start - 0.01 and first_request.prefix == ""
