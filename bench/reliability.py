@@ -53,7 +53,10 @@ def _growth(before: float, after: float) -> float:
 async def _measured(server: ServerProcess, name: str, rss: dict[str, Any], work: Any) -> Any:
     before = server.rss_mb()
     started = time.monotonic()
-    result = await work
+    try:
+        result = await work
+    except Exception as exc:  # one phase failing must not lose the others' figures: it is reported
+        result = {"failed": repr(exc)}
     await asyncio.sleep(1.0)  # closes settle
     after = server.rss_mb()
     rss[name] = {"before_mb": round(before, 1), "after_mb": round(after, 1), "growth_pct": _growth(before, after),
@@ -151,7 +154,10 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     figures = asyncio.run(run(mode))
     figures["seconds"] = round(time.monotonic() - started, 1)
-    fuzz, rss = figures["fuzz"], figures["rss"]
+    settings = {"asr_model": ASR_MODEL, "tts": "kokoro-82m", "fuzz_workers": FUZZ_WORKERS, **SIZES[mode],
+                "hello_timeout_s": HELLO_TIMEOUT_S, "max_frame_bytes": 65536}
+    write_result("reliability", figures, settings=settings, argv=argv)
+    fuzz, rss = figures["fuzz"], figures["rss"]  # a failed phase shows as a KeyError after the JSON
     print_table("reliability", [
         ("fuzzed frames", fuzz["frames"], f"unanswered {fuzz['unanswered']}, nonconforming {fuzz['nonconforming']}"),
         ("sessions fuzzed", fuzz["sessions"],
@@ -165,9 +171,6 @@ def main(argv: list[str] | None = None) -> int:
         ("engine exception", figures["engine_exception"]["ok"], str(figures["engine_exception"]["victim_errors"])),
         ("SIGTERM under load", figures["sigterm"]["ok"], f"finals {figures['sigterm']['finals_flushed']}"),
     ], ("what", "count", "outcome"))
-    settings = {"asr_model": ASR_MODEL, "tts": "kokoro-82m", "fuzz_workers": FUZZ_WORKERS, **SIZES[mode],
-                "hello_timeout_s": HELLO_TIMEOUT_S, "max_frame_bytes": 65536}
-    write_result("reliability", figures, settings=settings, argv=argv)
     ok = (fuzz["unanswered"] == 0 and fuzz["nonconforming"] == 0 and figures["crashes"] == 0
           and figures["engine_exception"]["ok"] and figures["sigterm"]["ok"])
     return 0 if ok else 1
