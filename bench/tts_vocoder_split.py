@@ -45,28 +45,38 @@ FIRST_CHUNKS = [
     "The meeting moved to Thursday afternoon.",
 ]
 RATE = 24_000
+PROJECTED_RTF = (0.35, 0.5, 0.7, 1.0)
 SEAM_COLUMNS = ("max_step_at_joins", "whole_max_step_there", "whole_p999_step", "flux_at_joins", "whole_flux_there",
                 "db_near_joins", "db_elsewhere", "random_phase_db", "waveform_corr", "random_phase_waveform_corr")
 
 
 def split_run(voc: Any, feeds: dict[str, np.ndarray], windows: list[Any], crossfade: int
-              ) -> tuple[np.ndarray, list[float], list[int]]:
-    """Pieces joined, each piece's ready time (s from start) and its first sample index."""
+              ) -> tuple[np.ndarray, list[float], list[int], list[float]]:
+    """Pieces joined, each piece's ready time (s from start), its first sample index, and the
+    process CPU seconds spent by then (less sensitive than wall time to other load on the cores)."""
     from streamvoice.tts.vocoder_windows import WindowStitcher
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     prosody = voc.prosody(feeds)
     if prosody.frames != windows[-1].end:
         raise RuntimeError("window plan does not match the prosody's frame count")
     stitcher = WindowStitcher(crossfade)
-    pieces, ready, starts, at = [], [], [], 0
+    pieces, ready, starts, cpu, at = [], [], [], [], 0
     for k, window in enumerate(windows):
         piece = stitcher.push(window, voc.vocode(prosody, feeds["style"], window), last=k == len(windows) - 1)
         ready.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
         starts.append(at)
         at += piece.size
         pieces.append(piece)
-    return np.concatenate(pieces), ready, starts
+    return np.concatenate(pieces), ready, starts, cpu
+
+
+def projected(cpu: list[float], whole_cpu: float, starts: list[int], audio_s: float, rtf: float) -> float:
+    """Gapless start / whole time on a machine where the whole chunk takes ``rtf`` x its audio,
+    assuming each stage's share of the time is its share of CPU seconds measured here."""
+    whole = rtf * audio_s
+    return max(c / whole_cpu * whole - s / RATE for c, s in zip(cpu, starts, strict=True)) / whole
 
 
 def seam_figures(split: np.ndarray, whole: np.ndarray, joins: list[int], half: int) -> dict[str, float]:
@@ -159,10 +169,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     voc = load_windowed_vocoder(onnx.load(str(find_model_file(model_dir))), session_options(config.tts))
     g2p = phonemizer_for_voice(args.voice)
 
-    def whole_run(feeds: dict[str, np.ndarray]) -> tuple[np.ndarray, float]:
-        t0 = time.perf_counter()
+    def whole_run(feeds: dict[str, np.ndarray]) -> tuple[np.ndarray, float, float]:
+        t0, c0 = time.perf_counter(), time.process_time()
         audio = kokoro._session.run(None, feeds)[0]
-        return np.asarray(audio, np.float32).reshape(-1), time.perf_counter() - t0
+        return np.asarray(audio, np.float32).reshape(-1), time.perf_counter() - t0, time.process_time() - c0
 
     def plan(feeds: dict[str, np.ndarray]) -> list[Window]:
         return plan_windows(voc.prosody(feeds).frames, args.first, args.growth, args.context)
@@ -172,18 +182,23 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     rows, seams, timing = [], [], {k: [] for k in ("ttfa_ratio", "total_ratio", "gapless_ratio")}
     rng = np.random.default_rng(0)
+    cpu_ratios: dict[str, list[float]] = {k: [] for k in ("first_cpu_ratio", "total_cpu_ratio")}
+    cpu_ratios.update({f"gapless_ratio_at_rtf_{rtf}": [] for rtf in PROJECTED_RTF})
     for text in chunks_text:
         feeds, _ = kokoro.model_feeds(g2p.phonemize(text)[0], args.voice)
         windows = plan(feeds)
-        t: dict[str, list[float]] = {k: [] for k in ("whole", "ttfa", "total", "gapless")}
+        t: dict[str, list[float]] = {k: [] for k in ("whole", "whole_cpu", "ttfa", "total", "gapless")}
+        split_cpu: list[list[float]] = []
         for rep in range(reps):
             order = ("whole", "split") if rep % 2 == 0 else ("split", "whole")
             for arm in order:
                 if arm == "whole":
-                    whole, spent = whole_run(feeds)
+                    whole, spent, whole_cpu = whole_run(feeds)
                     t["whole"].append(spent)
+                    t["whole_cpu"].append(whole_cpu)
                 else:
-                    split, ready, starts = split_run(voc, feeds, windows, crossfade)
+                    split, ready, starts, cpu = split_run(voc, feeds, windows, crossfade)
+                    split_cpu.append(cpu)
                     t["ttfa"].append(ready[0])
                     t["total"].append(ready[-1])
                     t["gapless"].append(max(r - s / RATE for r, s in zip(ready, starts, strict=True)))
@@ -191,6 +206,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         for key, arm in (("ttfa_ratio", "ttfa"), ("total_ratio", "total"), ("gapless_ratio", "gapless")):
             timing[key] += [a / w for a, w in zip(t[arm], t["whole"], strict=True)]
         audio_s = whole.size / RATE
+        for c, wc in zip(split_cpu, t["whole_cpu"], strict=True):
+            cpu_ratios["first_cpu_ratio"].append(c[0] / wc)
+            cpu_ratios["total_cpu_ratio"].append(c[-1] / wc)
+            for rtf in PROJECTED_RTF:
+                cpu_ratios[f"gapless_ratio_at_rtf_{rtf}"].append(projected(c, wc, starts, audio_s, rtf))
         rows.append([text[:44], len(text.split()), round(audio_s, 2), len(windows), med["whole"], med["ttfa"],
                      med["total"], med["gapless"]])
         joins = [w.end * FRAME_SAMPLES for w in windows[:-1]]
@@ -209,7 +229,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"crossfade {args.crossfade_ms} ms), medians of {reps}, seconds", rows,
                 ["chunk", "words", "audio s", "windows", "whole", "split first", "split total", "split gapless"])
     ratios = {k: summary_stats(v) for k, v in timing.items()}
-    print("\nsplit / whole, per pair: " + ", ".join(f"{k} median {v['p50']:.3f}" for k, v in ratios.items()))
+    print("\nsplit / whole, per pair (wall): " + ", ".join(f"{k} {v['p50']:.3f}" for k, v in ratios.items()))
+    cpu_summary = {k: summary_stats(v) for k, v in cpu_ratios.items()}
+    print("split / whole, per pair (process CPU s; gapless projected at a whole-chunk RTF): "
+          + ", ".join(f"{k} {v['p50']:.3f}" for k, v in cpu_summary.items()))
     seam_rows = [[text[:30], *(round(s[k], 3) for k in SEAM_COLUMNS)]
                  for text, s in zip(chunks_text, seams, strict=True)]
     seam_rows.append(["median", *(round(float(np.nanmedian([s[k] for s in seams])), 3) for k in SEAM_COLUMNS)])
@@ -226,8 +249,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"load average (1 min) at the end: {load:.1f} on {os.cpu_count()} cores")
     path = write_result(
         "tts_vocoder_split",
-        {"chunks": rows, "ratios": ratios, "seams": dict(zip(chunks_text, seams, strict=True)), "wer": wer,
-         "load_1min": load},
+        {"chunks": rows, "ratios": ratios, "cpu_ratios": cpu_summary,
+         "seams": dict(zip(chunks_text, seams, strict=True)), "wer": wer, "load_1min": load},
         settings={"reps": reps, "first": args.first, "growth": args.growth, "context": args.context,
                   "crossfade_ms": args.crossfade_ms, "threads": args.threads, "voice": args.voice},
         argv=argv, mode="smoke" if args.smoke else "quick" if args.quick else "full",

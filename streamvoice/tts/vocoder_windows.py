@@ -18,6 +18,14 @@ plus ``style``. What stops windows being exact copies of the whole-chunk vocodin
   instance norm): a window's statistics are its own, so a window's audio is a slightly different
   rendering of the same frames, not a slice of the whole. Nothing in the graph can fix that short
   of running the whole chunk; the windows are crossfaded, and the bench measures what is left.
+
+Status: measured, not wired into the backend or the driver (``bench.tts_vocoder_split``, results
+in ``bench/results/tts_vocoder_split.json``). First audio comes at ~0.2x the whole-chunk time, but
+the context frames cost ~1.3-1.5x the whole chunk's compute, playback that must not run dry starts
+little earlier unless the machine is well under real time, and the short windows' own AdaIN
+statistics change the rendering (band energies ~4-5 dB from the whole run against ~1.5-2.5 dB for
+the model's own random-phase variation, level steps of 1-2 dB between windows, spectral change
+across joins ~1.6x the whole audio's at the same place): not seam-free.
 """
 
 from __future__ import annotations

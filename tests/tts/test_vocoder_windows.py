@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -25,12 +26,12 @@ from streamvoice.tts.vocoder_windows import (
 def test_windows_tile_the_chunk_with_context_inside_it(frames: int) -> None:
     windows = plan_windows(frames, first=10, growth=2.0, context=8)
     assert windows[0].start == 0 and windows[-1].end == frames
-    for before, after in zip(windows, windows[1:], strict=False):
+    for before, after in itertools.pairwise(windows):
         assert before.end == after.start
     for w in windows:
         assert w.start < w.end and w.lo == max(0, w.start - 8) and w.hi == min(frames, w.end + 8)
     sizes = [w.end - w.start for w in windows]
-    assert all(b >= a for a, b in zip(sizes[:-2], sizes[1:-1], strict=False))  # growing, the last may be a remainder
+    assert all(b >= a for a, b in itertools.pairwise(sizes[:-1]))  # growing; the last may be a remainder
 
 
 def test_first_window_is_the_asked_size_and_no_sliver_is_left() -> None:
