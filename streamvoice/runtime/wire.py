@@ -91,6 +91,7 @@ class WireSession:
         self._shutting_down = False
         self._linger_s = linger_s
         self._slow = False
+        self._ending = False
         self._writer_task: asyncio.Task[None] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -137,6 +138,7 @@ class WireSession:
 
     def _end(self) -> None:
         """Cancel every task of the session (the task group then exits)."""
+        self._ending = True  # nothing new is spawned after this: a late task would keep the group open
         self.lanes.close(drop_pending=True)
         for task in list(self._tasks):
             task.cancel()
@@ -234,7 +236,9 @@ class WireSession:
 
     def _slow_consumer(self, why: str) -> None:
         """Stop producing, drop what is queued, and send ``slow_consumer`` + 4008 behind what the socket holds."""
-        if self._slow or self._ended.is_set() or self._tg is None:
+        if self._slow or self._ending or self._ended.is_set() or self._tg is None:
+            if not self._slow:
+                self.transport.abort()
             return
         self._slow = True
         self._obs.error(ErrorCode.SLOW_CONSUMER.value)
