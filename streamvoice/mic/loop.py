@@ -72,7 +72,7 @@ class MicLoop:
             kind = getattr(event, "type", None)
             if kind == "partial":
                 self._printer.partial(event.text)
-            elif kind == "final" and not event.eager:  # an eager final is tentative (PROTOCOL 6.4.1)
+            elif kind == "final" and not getattr(event, "eager", False):  # eager: tentative (PROTOCOL 6.4.1)
                 await self._final(event)
             elif kind == "speech" and event.event == "start":
                 await self._maybe_barge_in()

@@ -93,3 +93,28 @@ def test_client_turns_continue_after_the_servers_own() -> None:
     assert turns.accept(None, 2, False, 100) == 3
     turns.server_turn(4)  # a client turn is open: it keeps its id
     assert turns.accept(None, 2, True, 100) == 3
+
+
+def test_serve_flags_and_the_api_key_variable_configure_the_agent(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import argparse
+
+    from streamvoice.cli import serve_cmd
+    from streamvoice.config import load_config
+    from streamvoice.runtime.agents.factory import agent_factory
+
+    parser = argparse.ArgumentParser()
+    serve_cmd.register(parser.add_subparsers())
+    prompt = tmp_path / "p.txt"
+    prompt.write_text("Be brief.")
+    args = parser.parse_args(["serve", "--agent", "llm", "--llm-url", "http://127.0.0.1:9/v1",
+                              "--llm-model", "tiny", "--system-prompt", str(prompt)])
+    config = load_config({"STREAMVOICE_AGENT__API_KEY": "sk-env"}, args.config_overrides(args))
+    agent = config.agent
+    assert (agent.kind, agent.llm_url, agent.llm_model, agent.api_key) == ("llm", "http://127.0.0.1:9/v1", "tiny",
+                                                                           "sk-env")
+    assert agent.system_prompt_file == prompt
+    factory = agent_factory(agent)
+    assert factory is not None and factory().history.system == "Be brief."  # type: ignore[attr-defined]
+    with pytest.raises(ValueError, match="--llm-url"):
+        agent_factory(load_config({}, {"agent": {"kind": "llm"}}).agent)
+    assert agent_factory(load_config({}, {}).agent) is None  # no agent unless asked
