@@ -124,6 +124,12 @@ def rss_growth(r: Result, phase: str) -> str:
     return f"{r.num(f'rss.{phase}.growth_pct'):+.2f} %"
 
 
+def stuck_before(r: Result) -> str:
+    """Sessions of the earlier phases still open when the idle phase began (they hold places at the limit)."""
+    n = r.num("idle.sessions_open_before")
+    return f" (+{n:.0f} of the phases before still open, of the limit {r.setting('idle')})" if n else ""
+
+
 def batching_speedups(r: Result) -> str:
     sizes = sorted(int(k[1:]) for k in r.figures if k.startswith("n") and k[1:].isdigit() and int(k[1:]) > 1)
     if not sizes:
@@ -294,7 +300,7 @@ ROWS: dict[str, tuple[Row, ...]] = {
                       f"{count(r.num('handshakes.handshakes'))} stuck handshakes, "
                       f"{'all' if r['handshakes.all_closed_as_specified'] else 'NOT all'} closed as specified, "
                       f"RSS {rss_growth(r, 'handshakes')}; "
-                      f"{r.num('idle.idle_sessions'):.0f} idle sessions, one more refused 1013, "
+                      f"{r.num('idle.idle_sessions'):.0f} idle sessions{stuck_before(r)}, one more refused 1013, "
                       f"{r.num('idle.answered_after_idle'):.0f} answer after, "
                       f"RSS {rss_growth(r, 'idle')}"),
         Row(lambda r: "Faults: client killed mid-turn; engine exception for one of 3 sessions; SIGTERM under load",
