@@ -35,15 +35,18 @@ from bench.reliability_server import ServerProcess
 from streamvoice.protocol.limits import Limits
 
 ASR_MODEL = "whisper-tiny.en"
-SIZES = {  # frames, churn cycles, never-finished handshakes, idle sessions at the limit (the server's max_sessions)
+# frames, churn cycles, never-finished handshakes, idle sessions at the limit (the server's max_sessions, so more
+# than the handshakes that become hello-less sessions: half of them)
+SIZES = {
     # the issue asks 100,000 frames and 10,000 cycles; on the shared 2-core reference machine, under the
     # others' benchmarks, these sizes are what finishes in about 10 minutes (see the JSON's seconds)
-    "full": {"frames": 30_000, "cycles": 3_000, "handshakes": 500, "idle": 200},
+    "full": {"frames": 30_000, "cycles": 3_000, "handshakes": 500, "idle": 300},
     "quick": {"frames": 10_000, "cycles": 1_000, "handshakes": 100, "idle": 50},
     "smoke": {"frames": 400, "cycles": 50, "handshakes": 10, "idle": 20},
 }
 FUZZ_WORKERS = 6
 HELLO_TIMEOUT_S = 3.0
+SIGTERM_SHUTDOWN_S = 30.0  # server.shutdown_timeout_s of the SIGTERM case (default 10 s; the machine is shared)
 
 
 def _growth(before: float, after: float) -> float:
@@ -140,7 +143,8 @@ async def run(mode: str) -> dict[str, Any]:
         figures["exit_code"] = server.stop()
     figures["engine_exception"] = await _engine_fault()
     figures["sigterm"] = await sigterm_under_load(
-        lambda: ServerProcess(asr_model=ASR_MODEL, server={"max_sessions": 8}))
+        lambda: ServerProcess(asr_model=ASR_MODEL,
+                              server={"max_sessions": 8, "shutdown_timeout_s": SIGTERM_SHUTDOWN_S}))
     figures["crashes"] = figures.get("crashes", 0) + figures["sigterm"]["crashes"]
     return figures
 
@@ -155,7 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     figures = asyncio.run(run(mode))
     figures["seconds"] = round(time.monotonic() - started, 1)
     settings = {"asr_model": ASR_MODEL, "tts": "kokoro-82m", "fuzz_workers": FUZZ_WORKERS, **SIZES[mode],
-                "hello_timeout_s": HELLO_TIMEOUT_S, "max_frame_bytes": 65536}
+                "hello_timeout_s": HELLO_TIMEOUT_S, "max_frame_bytes": 65536,
+                "sigterm_shutdown_timeout_s": SIGTERM_SHUTDOWN_S}
     write_result("reliability", figures, settings=settings, argv=argv)
     fuzz, rss = figures["fuzz"], figures["rss"]  # a failed phase shows as a KeyError after the JSON
     print_table("reliability", [
