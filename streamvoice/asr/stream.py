@@ -44,9 +44,10 @@ from streamvoice.asr.vad import VoiceActivityDetector
 _PROMPT_CHARS = 200  # earlier text given to Whisper as context
 _MIN_DECODE_S = 0.3  # shorter windows are not worth a decode
 _AFTER_SPEECH_S = 0.1  # a final's word may start this long after the VAD's end of speech
-# Nothing is committed from an utterance's first decodes: with under 2 s heard, Whisper guesses
+# Nothing is committed from an utterance's first decodes: with under 1.5 s heard, Whisper guesses
 # from a syllable and two guesses can agree ("And the line of" for "underlying our" on earnings22).
-_MIN_COMMIT_AUDIO_S = 2.0
+# (2 s left whole short utterances to one final decode: "in being" at 8 kHz came out "invening".)
+_MIN_COMMIT_AUDIO_S = 1.5
 
 
 class RecognizerStream:
