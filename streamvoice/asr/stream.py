@@ -299,6 +299,8 @@ class RecognizerStream:
         first): put the previous final's last words in front of its window (:mod:`.carry`), when
         they are in the language it is decoded in."""
         if u.carry is not None:
+            if u.carry and u.agreement.committed:  # started right: the carried audio is not needed
+                u.window_start_s = max(u.window_start_s, u.start_s)  # (its words become the prompt)
             return
         u.carry, u.carry_context = (), self._context
         language = self._language.decode_language() if self._language.settled else None

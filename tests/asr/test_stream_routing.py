@@ -155,6 +155,9 @@ def test_a_new_utterance_is_decoded_after_the_end_of_the_previous_one(speech: np
     assert first_request.prefix.split()[-3:] == carried
     assert not set(finals[1].text.split()) & set(finals[0].text.split())
     assert finals[1].words[0].start_s >= second_start - 0.3
+    # once the utterance has committed words, the carried audio is dropped (its words become the prompt)
+    later = [r for r in backend.requests if r.utterance == 1][-1]
+    assert later.offset_s >= second_start - 0.01 and carried[-1] in later.prompt.split()
 
 
 def test_no_carry_after_a_long_pause(speech: np.ndarray) -> None:
