@@ -13,15 +13,27 @@ from collections.abc import Sequence
 
 _ABBREVIATIONS = {"mr": "mister", "mrs": "missus", "dr": "doctor", "st": "saint", "vs": "versus"}
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_ORDINAL = re.compile(r"\b(\d+)(st|nd|rd|th)\b")  # 15th, 1st, 22nd: "fifteenth", not "fifteen th"
+_DECADE = re.compile(r"(?<![\w.,])((?:\d\d)?\d0)'?s\b")  # the 1990s, mid-90s: "nineties"
 
 
-def _number_words(token: str) -> str:
+def _decade_words(digits: str) -> str:
+    """ "90" -> "nineties", "1990" -> "nineteen nineties"."""
+    words = _number_words(digits)
+    if words == digits:
+        return digits + "s"
+    return words[:-1] + "ies" if words.endswith("y") else words + "s"
+
+
+def _number_words(token: str, to: str = "cardinal") -> str:
     try:
         from num2words import num2words
     except ImportError:  # keep digits; consistent on both sides either way
         return token
     plain = token.replace(",", "")
     try:
+        if to == "ordinal":
+            return str(num2words(int(plain), to="ordinal"))
         if "." in plain:
             return str(num2words(float(plain)))
         value = int(plain)
@@ -36,6 +48,8 @@ def normalize(text: str) -> str:
     """Lowercased words separated by single spaces, for comparing transcripts."""
     text = unicodedata.normalize("NFKC", text).lower()
     text = text.replace("’", "'").replace("%", " percent").replace("&", " and ")
+    text = _ORDINAL.sub(lambda m: " " + _number_words(m.group(1), "ordinal") + " ", text)
+    text = _DECADE.sub(lambda m: " " + _decade_words(m.group(1)) + " ", text)
     text = _NUMBER.sub(lambda m: " " + _number_words(m.group(0)) + " ", text)
     text = re.sub(r"[-‐–—/]", " ", text)
     text = re.sub(r"[^\w\s']", " ", text)

@@ -28,6 +28,14 @@ def test_normalize_is_consistent_for_numbers_case_and_punctuation() -> None:
     assert normalize("isn't it?") == "isn't it"
 
 
+def test_normalize_reads_ordinals_and_decades_as_words() -> None:
+    assert normalize("the 15th century") == "the fifteenth century" == normalize("the fifteenth century")
+    assert normalize("the 1st of May, St. Louis") == "the first of may saint louis"
+    assert normalize("22nd") == "twenty second"
+    assert normalize("in the mid-90s") == "in the mid nineties"
+    assert normalize("the 1990s") == "the nineteen nineties"
+
+
 def test_wer_counts_edits() -> None:
     assert wer("the cat sat", "the cat sat") == 0.0
     assert word_errors("the cat sat on the mat", "the bat sat on mat") == (2, 6)
