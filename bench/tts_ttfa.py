@@ -23,6 +23,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import AsyncIterator, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from bench.common import print_table, summary_stats, write_result
@@ -44,9 +45,11 @@ REPLIES = [
 class ServerProcess:
     """``python -m streamvoice serve --port 0`` in a child process; ``url`` once it is ready."""
 
-    def __init__(self, voice: str, threads: int) -> None:
+    def __init__(self, voice: str, threads: int, first_window_ms: int | None = None) -> None:
         env = dict(os.environ, STREAMVOICE_TTS__VOICE=voice, STREAMVOICE_TTS__THREADS=str(threads),
                    STREAMVOICE_LOG_LEVEL="WARNING")
+        if first_window_ms is not None:
+            env["STREAMVOICE_TTS__FIRST_AUDIO_WINDOW_MS"] = str(first_window_ms)
         self.started = time.perf_counter()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "streamvoice", "serve", "--port", "0", "--asr-model", "whisper-tiny.en"],
@@ -85,8 +88,45 @@ class ServerProcess:
             self.proc.wait()
 
 
-async def server_ttfa(url: str, reply: str, rate: float) -> tuple[float, float]:
-    """(first audio s after the first word was sent, whole reply's audio s) for one streamed reply."""
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """One streamed reply as the client saw it."""
+
+    ttfa_s: float  # first tts_audio, from the first word sent
+    audio_s: float
+    first_chunk_margin_s: float | None  # None: the first chunk came in one burst
+    margin_s: float | None  # over the whole reply; None: one burst
+
+
+def playback_margins(arrivals: list[tuple[float, float, bool]], burst_gap_s: float = 0.015
+                     ) -> tuple[float | None, float | None]:
+    """(first chunk's, whole reply's) smallest margin over bursts after the first.
+
+    ``arrivals``: (arrival s, audio s, starts a chunk) per frame in order; a burst's margin is the
+    audio before it minus its arrival after the first frame (playback starts at the first frame).
+    """
+    if not arrivals:
+        return None, None
+    t0 = arrivals[0][0]
+    played, previous = 0.0, t0
+    first_chunk: list[float] = []
+    reply: list[float] = []
+    in_first = True
+    for i, (at, seconds, starts_chunk) in enumerate(arrivals):
+        if i and starts_chunk:
+            in_first = False
+        if i and at - previous > burst_gap_s:
+            margin = played - (at - t0)
+            reply.append(margin)
+            if in_first:
+                first_chunk.append(margin)
+        played += seconds
+        previous = at
+    return min(first_chunk, default=None), min(reply, default=None)
+
+
+async def server_ttfa(url: str, reply: str, rate: float) -> Reply:
+    """First audio after the first word was sent, audio length and playback margins of one reply."""
     from streamvoice.client import connect
     from streamvoice.protocol import TtsAudio, TtsDone
 
@@ -102,19 +142,17 @@ async def server_ttfa(url: str, reply: str, rate: float) -> tuple[float, float]:
                 sent_at.append(time.perf_counter())
             yield word + (" " if i < len(parts) - 1 else "")
 
-    first: float | None = None
-    samples = 0
+    arrivals: list[tuple[float, float, bool]] = []
     async with connect(url, credits="instant") as s:
         sender = asyncio.create_task(s.say_stream(words()))
         async with asyncio.timeout(120):
             while not isinstance(m := await s.recv(), TtsDone):
                 if isinstance(m, TtsAudio):
-                    if first is None:
-                        first = time.perf_counter()
-                    samples += len(m.data) // 2
+                    arrivals.append((time.perf_counter(), len(m.data) / 2 / m.sample_rate, bool(m.text)))
         await sender
-    assert first is not None and sent_at, "no audio came back"
-    return first - sent_at[0], samples / 24_000
+    assert arrivals and sent_at, "no audio came back"
+    first_chunk, whole = playback_margins(arrivals)
+    return Reply(arrivals[0][0] - sent_at[0], sum(a[1] for a in arrivals), first_chunk, whole)
 
 
 # -- kokoro-onnx, sentence at a time -----------------------------------------------------------------
@@ -161,6 +199,33 @@ def cancel_stop_times(voice: str, threads: int, replies: list[str]) -> list[floa
     return stops
 
 
+def run_rate(rate: float, window_ms: int | None, replies: list[str], reference: Any, args: argparse.Namespace
+             ) -> tuple[list[Reply], list[float], float]:
+    """A fresh server at one setting; (our replies, kokoro-onnx's TTFAs, start -> ready s)."""
+    server = ServerProcess(args.voice, args.threads, window_ms)
+    ours: list[Reply] = []
+    theirs: list[float] = []
+    label = "" if window_ms is None else f" window {window_ms} ms"
+    try:
+        for i, reply in enumerate(replies):
+            if i % 2 == 1:  # the fresh server's first reply goes first; then alternate
+                theirs.append(reference_ttfa(reference, args.voice, reply, rate))
+                ours.append(asyncio.run(server_ttfa(server.url, reply, rate)))
+            else:
+                ours.append(asyncio.run(server_ttfa(server.url, reply, rate)))
+                theirs.append(reference_ttfa(reference, args.voice, reply, rate))
+            r = ours[-1]
+            print(f"  {rate:g} w/s{label} reply {i + 1}: streamvoice {r.ttfa_s:.3f} s, kokoro-onnx {theirs[-1]:.3f} s; "
+                  f"playback margin first chunk {_s(r.first_chunk_margin_s)}, reply {_s(r.margin_s)}", flush=True)
+    finally:
+        server.close()
+    return ours, theirs, server.ready_s
+
+
+def _s(value: float | None) -> str:
+    return "one burst" if value is None else f"{value:+.3f} s"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     size = parser.add_mutually_exclusive_group()
@@ -169,6 +234,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rates", default="15,50", help="words per second, comma-separated")
     parser.add_argument("--threads", type=int, default=0, help="ONNX Runtime intra-op threads (0 = cores)")
     parser.add_argument("--voice", default="af_heart")
+    parser.add_argument("--first-window-ms", default="",
+                        help="tts.first_audio_window_ms per arm, comma-separated (default: the configured one)")
     args = parser.parse_args(argv)
 
     from bench.tts_reference import load_kokoro_onnx
@@ -180,56 +247,57 @@ def main(argv: Sequence[str] | None = None) -> int:
     reference.create("Warming up.", voice=args.voice)  # its first-run allocation, as our server's warm-up
     rates = [15.0] if args.smoke else [float(r) for r in args.rates.split(",")]
     replies = REPLIES[:1] if args.smoke else REPLIES[:3] if args.quick else REPLIES
+    arms: list[int | None] = [int(v) for v in args.first_window_ms.split(",") if v.strip()] or [None]
     samples: dict[str, list[float]] = {}
-    figures: dict[str, Any] = {}
+    by_arm: dict[str, dict[str, Any]] = {}
     rows = []
-    for rate in rates:
-        server = ServerProcess(args.voice, args.threads)
-        ours: list[float] = []
-        theirs: list[float] = []
-        audio_s = 0.0
-        try:
-            for i, reply in enumerate(replies):
-                first_ours = i % 2 == 1  # the fresh server's first reply goes first; then alternate
-                if not first_ours:
-                    ttfa, spoken = asyncio.run(server_ttfa(server.url, reply, rate))
-                    ours.append(ttfa)
-                    theirs.append(reference_ttfa(reference, args.voice, reply, rate))
-                else:
-                    theirs.append(reference_ttfa(reference, args.voice, reply, rate))
-                    ttfa, spoken = asyncio.run(server_ttfa(server.url, reply, rate))
-                    ours.append(ttfa)
-                audio_s += spoken
-                print(f"  {rate:g} w/s reply {i + 1}: streamvoice {ours[-1]:.3f} s, kokoro-onnx {theirs[-1]:.3f} s",
-                      flush=True)
-        finally:
-            server.close()
-        key = f"{rate:g}wps"
-        samples[f"streamvoice_{key}"], samples[f"kokoro_onnx_{key}"] = ours, theirs
-        figures[key] = {
-            "streamvoice_s": summary_stats(ours) | {"max": max(ours)},
-            "kokoro_onnx_s": summary_stats(theirs) | {"max": max(theirs)},
-            "first_reply_after_start_s": ours[0],
-            "start_to_ready_s": server.ready_s,
-            "audio_s": audio_s,
-        }
-        for name, values in (("streamvoice (server)", ours), ("kokoro-onnx sentence", theirs)):
-            st = summary_stats(values)
-            rows.append([f"{rate:g}", name, st["p50"], max(values), values[0], len(values)])
+    for window_ms in arms:
+        arm = str(config.tts.first_audio_window_ms if window_ms is None else window_ms)
+        figures: dict[str, Any] = by_arm.setdefault(arm, {})
+        for rate in rates:
+            replies_out, theirs, ready_s = run_rate(rate, window_ms, replies, reference, args)
+            ours = [r.ttfa_s for r in replies_out]
+            key = f"{rate:g}wps"
+            tag = key if window_ms is None or len(arms) == 1 else f"{key}_window_{arm}ms"
+            samples[f"streamvoice_{tag}"], samples[f"kokoro_onnx_{tag}"] = ours, theirs
+            margins = [r.margin_s for r in replies_out if r.margin_s is not None]
+            firsts = [r.first_chunk_margin_s for r in replies_out]
+            samples[f"first_chunk_margin_{tag}"] = [m for m in firsts if m is not None]
+            figures[key] = {
+                "streamvoice_s": summary_stats(ours) | {"max": max(ours)},
+                "kokoro_onnx_s": summary_stats(theirs) | {"max": max(theirs)},
+                "first_reply_after_start_s": ours[0],
+                "start_to_ready_s": ready_s,
+                "audio_s": sum(r.audio_s for r in replies_out),
+                "first_chunk_margin_s": firsts,  # per reply; None: the first chunk came in one burst
+                "reply_margin_min_s": min(margins, default=None),
+            }
+            for name, values in ((f"streamvoice (window {arm} ms)", ours), ("kokoro-onnx sentence", theirs)):
+                st = summary_stats(values)
+                rows.append([f"{rate:g}", name, st["p50"], max(values), values[0], len(values)])
     print_table("TTFA, two-sentence replies streamed word by word (seconds from the first word)", rows,
                 ["words/s", "system", "p50", "max", "first", "n"])
-    for key, fig in figures.items():
-        ratio = fig["streamvoice_s"]["p50"] / fig["kokoro_onnx_s"]["p50"]
-        print(f"{key}: streamvoice/kokoro-onnx p50 ratio {ratio:.2f}; first reply after start "
-              f"{fig['first_reply_after_start_s']:.3f} s; start -> ready {fig['start_to_ready_s']:.1f} s")
-    figures["load_avg_1m_at_end"] = os.getloadavg()[0]  # the machine is shared: how busy it was
-    print(f"load average (1 min) at the end: {figures['load_avg_1m_at_end']:.1f} on {os.cpu_count()} cores")
+    for arm, figures in by_arm.items():
+        for key, fig in figures.items():
+            ratio = fig["streamvoice_s"]["p50"] / fig["kokoro_onnx_s"]["p50"]
+            split = [m for m in fig["first_chunk_margin_s"] if m is not None]
+            print(f"window {arm} ms, {key}: streamvoice/kokoro-onnx p50 ratio {ratio:.2f}; first reply after start "
+                  f"{fig['first_reply_after_start_s']:.3f} s; start -> ready {fig['start_to_ready_s']:.1f} s; "
+                  f"first chunk split in {len(split)} of {len(fig['first_chunk_margin_s'])} replies, margin min "
+                  f"{_s(min(split, default=None))}; reply margin min {_s(fig['reply_margin_min_s'])}")
+    headline = dict(by_arm[next(iter(by_arm))])
+    if len(by_arm) > 1:
+        headline["by_first_window_ms"] = by_arm
+    headline["load_avg_1m_at_end"] = os.getloadavg()[0]  # the machine is shared: how busy it was
+    print(f"load average (1 min) at the end: {headline['load_avg_1m_at_end']:.1f} on {os.cpu_count()} cores")
     stops = cancel_stop_times(args.voice, args.threads, replies[:3])
-    figures["cancel_stop_s"] = summary_stats(stops)
-    print(f"cancel stop time p50 {figures['cancel_stop_s']['p50']}, max of {len(stops)}: {max(stops, default=0):.4f} s")
-    path = write_result("tts_ttfa", figures, settings={"quick": args.quick, "smoke": args.smoke,
+    headline["cancel_stop_s"] = summary_stats(stops)
+    print(f"cancel stop time p50 {headline['cancel_stop_s']['p50']}, "
+          f"max of {len(stops)}: {max(stops, default=0):.4f} s")
+    path = write_result("tts_ttfa", headline, settings={"quick": args.quick, "smoke": args.smoke,
                         "threads": args.threads, "voice": args.voice, "rates_wps": rates,
-                        "server": "streamvoice serve (whisper-tiny.en + kokoro-82m), fresh per rate"},
+                        "first_audio_window_ms": [config.tts.first_audio_window_ms if a is None else a for a in arms],
+                        "server": "streamvoice serve (whisper-tiny.en + kokoro-82m), fresh per rate and setting"},
                         argv=argv, samples=samples)
     print(f"wrote {path}")
     return 0

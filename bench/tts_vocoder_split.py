@@ -20,6 +20,11 @@ PyTorch Kokoro does on every run; the exported graph fixed it at zero). Words: w
 
     python -m bench.tts_vocoder_split [--quick | --smoke] [--reps N] [--first 10] [--growth 2]
                                       [--context 8] [--crossfade-ms 10] [--wer-sentences N]
+
+``--two-windows`` measures what the server does for a turn's first chunk instead
+(``streamvoice.tts.first_window``): a head of at least ``--first`` frames, as long as its playback
+must be to cover the remainder at ``--pace`` seconds per vocoded frame, ``--context`` frames after
+it and ``--rest-context`` before the remainder, which is the second and last window.
 """
 
 from __future__ import annotations
@@ -147,6 +152,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--context", type=int, default=8, help="context frames each side of a window")
     parser.add_argument("--crossfade-ms", type=float, default=10.0)
     parser.add_argument("--wer-sentences", type=int, default=-1, help="development sentences for WER (default 24)")
+    parser.add_argument("--two-windows", action="store_true", help="the first chunk's head + remainder (see above)")
+    parser.add_argument("--rest-context", type=int, default=8, help="--two-windows: frames before the remainder")
+    parser.add_argument("--pace", type=float, default=0.0125,
+                        help="--two-windows: vocoder seconds per frame the head is sized for (0.0125: RTF 0.5)")
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--voice", default="af_heart")
     args = parser.parse_args(argv)
@@ -161,9 +170,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from streamvoice.models import require
     from streamvoice.tts.g2p import phonemizer_for_voice
     from streamvoice.tts.kokoro_onnx import find_model_file, load_kokoro, session_options
-    from streamvoice.tts.vocoder_windows import FRAME_SAMPLES, Window, load_windowed_vocoder, plan_windows
+    from streamvoice.tts.vocoder_windows import FRAME_SAMPLES, Window, load_windowed_vocoder
 
-    config = load_config(overrides={"tts": {"threads": args.threads, "voice": args.voice}})
+    config = load_config(overrides={"tts": {"threads": args.threads, "voice": args.voice,
+                                            "first_audio_window_ms": 0}})  # the whole graph, as reference
     model_dir = require(config.models.dir, "kokoro-82m")
     kokoro = load_kokoro(model_dir, config.tts)
     voc = load_windowed_vocoder(onnx.load(str(find_model_file(model_dir))), session_options(config.tts))
@@ -175,7 +185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return np.asarray(audio, np.float32).reshape(-1), time.perf_counter() - t0, time.process_time() - c0
 
     def plan(feeds: dict[str, np.ndarray]) -> list[Window]:
-        return plan_windows(voc.prosody(feeds).frames, args.first, args.growth, args.context)
+        return windows_for(voc.prosody(feeds).frames, args)
 
     warm_feeds, _ = kokoro.model_feeds(g2p.phonemize(FIRST_CHUNKS[0])[0], args.voice)
     split_run(voc, warm_feeds, plan(warm_feeds), crossfade)  # first-run arena allocation out of the way
@@ -252,11 +262,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         {"chunks": rows, "ratios": ratios, "cpu_ratios": cpu_summary,
          "seams": dict(zip(chunks_text, seams, strict=True)), "wer": wer, "load_1min": load},
         settings={"reps": reps, "first": args.first, "growth": args.growth, "context": args.context,
-                  "crossfade_ms": args.crossfade_ms, "threads": args.threads, "voice": args.voice},
+                  "crossfade_ms": args.crossfade_ms, "threads": args.threads, "voice": args.voice,
+                  "two_windows": args.two_windows, "rest_context": args.rest_context, "pace": args.pace},
         argv=argv, mode="smoke" if args.smoke else "quick" if args.quick else "full",
     )
     print(f"wrote {path}")
     return 0
+
+
+def windows_for(frames: int, args: argparse.Namespace) -> list[Any]:
+    """The window plan the arguments ask for (``--two-windows``: the server's first-chunk plan)."""
+    from streamvoice.tts.first_window import plan_two_windows
+    from streamvoice.tts.vocoder_windows import Window, plan_windows
+
+    if not args.two_windows:
+        return plan_windows(frames, args.first, args.growth, args.context)
+    crossfade = round(args.crossfade_ms * RATE / 1000.0) // 2 * 2
+    two = plan_two_windows(frames, args.first, args.pace, args.context, args.rest_context, crossfade)
+    return list(two) if two is not None else [Window(0, frames, 0, frames)]
 
 
 def _vocoder_feeds(prosody: Any, style: np.ndarray, window: Any) -> dict[str, np.ndarray]:
@@ -276,8 +299,6 @@ def word_error_rates(kokoro: Any, voc: Any, g2p: Any, args: argparse.Namespace, 
     from streamvoice.audio import resample
     from streamvoice.config import load_config
     from streamvoice.models import require
-    from streamvoice.tts.vocoder_windows import plan_windows
-
     asr = WhisperModel(str(require(load_config().models.dir, "whisper-base")), device="cpu", compute_type="int8",
                        cpu_threads=args.threads or 0)
     errors = {"whole": 0, "split": 0}
@@ -287,7 +308,7 @@ def word_error_rates(kokoro: Any, voc: Any, g2p: Any, args: argparse.Namespace, 
         for chunk in g2p.phonemize(text):
             feeds, _ = kokoro.model_feeds(chunk, args.voice)
             audio["whole"].append(np.asarray(kokoro._session.run(None, feeds)[0], np.float32).reshape(-1))
-            windows = plan_windows(voc.prosody(feeds).frames, args.first, args.growth, args.context)
+            windows = windows_for(voc.prosody(feeds).frames, args)
             audio["split"].append(split_run(voc, feeds, windows, crossfade)[0])
         line = []
         for arm, parts in audio.items():

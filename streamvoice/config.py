@@ -81,6 +81,11 @@ class TtsConfig(_Section):
     speed: float = Field(1.0, ge=0.5, le=2.0)
     threads: int = Field(0, ge=0, description="intra-op threads; 0 = number of cores")
     frame_ms: int = Field(60, ge=20, le=200, description="size of audio frames sent to clients")
+    first_audio_window_ms: int = Field(
+        0, ge=0, le=2000,
+        description="a turn's first chunk is vocoded in two windows, the first at least this long and sent at "
+                    "once (longer on a slower machine, so playback never runs dry); 0 = whole chunks only",
+    )
 
 
 class ServerConfig(_Section):

@@ -18,7 +18,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from streamvoice.engine.engine import EngineUnavailable, SpeechEngine
 from streamvoice.engine.workqueue import QueueFull
@@ -29,7 +29,7 @@ from streamvoice.runtime.credits import CreditPacer
 from streamvoice.runtime.observe import NullObserver, Observer
 from streamvoice.runtime.outbox import Outbox
 from streamvoice.tts.turn import AudioFrame, ChunkJob, TurnSynthesisPlan, merge_results
-from streamvoice.tts.types import SynthesisResult
+from streamvoice.tts.types import PhonemizedChunk, SynthesisResult
 
 log = logging.getLogger(__name__)
 
@@ -206,6 +206,10 @@ class TtsPipeline:
             except ValueError:
                 await results.put((job, None))  # nothing speakable (punctuation only): keep the order slot
                 continue
+            if first and len(chunks) == 1:  # the turn's first audio waits on it: its start may come first
+                await self._produce_early(turn, job, replace(chunks[0], early_audio=True), results)
+                first = False
+                continue
             parts: list[SynthesisResult] = []
             for chunk in chunks:
                 parts.append(await self.engine.synthesize(
@@ -213,6 +217,19 @@ class TtsPipeline:
                 ))
                 first = False
             await results.put((job, merge_results(parts)))
+
+    async def _produce_early(
+        self, turn: _Turn, job: ChunkJob, chunk: PhonemizedChunk,
+        results: asyncio.Queue[tuple[ChunkJob, SynthesisResult | None] | None],
+    ) -> None:
+        """One chunk whose parts go to the consumer as each is made (``rest``: one more follows)."""
+        voice, speed = self.options.voice, self.options.speed
+        todo: PhonemizedChunk | None = chunk
+        while todo is not None:
+            part = await self.engine.synthesize(todo, voice, speed, first=True, session=self.session_id,
+                                                turn=turn.id)
+            await results.put((job, part))
+            todo = part.rest
 
     async def _consume(
         self, turn: _Turn, results: asyncio.Queue[tuple[ChunkJob, SynthesisResult | None] | None]

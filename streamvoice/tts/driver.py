@@ -14,19 +14,20 @@ import queue
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from streamvoice.tts.backend import G2P, AbortHandle, SynthesisAborted, TtsBackend
 from streamvoice.tts.segmenter import Segmenter
 from streamvoice.tts.turn import AudioFrame, ChunkJob, TurnSynthesisPlan, merge_results
-from streamvoice.tts.types import SynthesisResult
+from streamvoice.tts.types import PhonemizedChunk, SynthesisResult
 
 _POLL_S = 0.02
 
 
 @dataclass(frozen=True, slots=True)
 class FrameBatch:
-    """The frames of one synthesized chunk, released together."""
+    """The frames of one synthesized chunk, released together (with ``release_parts``, one part of
+    it: a turn's first chunk may come in two, its first window's audio ahead of the rest)."""
 
     frames: tuple[AudioFrame, ...]
     text: str
@@ -70,6 +71,7 @@ class SpeechDriver:
         sample_rate: int | None = None,
         early_first_chunk: bool = True,
         max_pending_chunks: int = 8,
+        release_parts: bool = False,
     ) -> None:
         backend.validate_voice(voice)  # unknown voice: fail now, with suggestions
         if not 0.5 <= speed <= 2.0:
@@ -82,6 +84,9 @@ class SpeechDriver:
         self.sample_rate = sample_rate or backend.capabilities.sample_rate
         self.early_first_chunk = early_first_chunk
         self.max_pending_chunks = max_pending_chunks
+        # A turn's first chunk may be made in parts (its first window's audio ahead): each part is a
+        # batch of its own when True; by default a chunk's parts are one batch, as ``say`` prints them.
+        self.release_parts = release_parts
         self.stats = SpeakStats()
         self._cancel = threading.Event()
         self._cancel_at: float | None = None
@@ -138,6 +143,7 @@ class SpeechDriver:
                 _put(jobs, None, self._cancel)
 
         def worker() -> None:
+            first = True  # the turn's first audio waits on this chunk
             while not self._cancel.is_set():
                 try:
                     job = jobs.get(timeout=_POLL_S)
@@ -147,14 +153,16 @@ class SpeechDriver:
                     _put(results, None, self._cancel)
                     return
                 try:
-                    result = self._synthesize(job)
+                    for result in self._synthesize(job, early=first):
+                        first = first and result is None  # a chunk with nothing speakable is not the first audio
+                        _put(results, (job, result), self._cancel)
                 except SynthesisAborted:
                     return
                 except BaseException as exc:
                     _put(results, _Failed(exc), self._cancel)
                     return
-                _put(results, (job, result), self._cancel)
 
+        held: list[AudioFrame] = []  # frames of a chunk whose later part is still being made
         threads = [threading.Thread(target=reader, daemon=True, name="tts-reader"),
                    threading.Thread(target=worker, daemon=True, name="tts-worker")]
         for t in threads:
@@ -173,11 +181,15 @@ class SpeechDriver:
                     raise item.error
                 job, result = item
                 with plan_lock:
-                    frames = plan.skip(job) if result is None else plan.accept(job, result)
+                    frames = held + (plan.skip(job) if result is None else plan.accept(job, result))
                 if result is not None:
                     self.stats.compute_s += result.compute_s
-                self.stats.chunks += 1
-                self.stats.chunk_texts.append(job.text)
+                held = []
+                if result is None or result.rest is None:  # the chunk's last part
+                    self.stats.chunks += 1
+                    self.stats.chunk_texts.append(job.text)
+                elif not self.release_parts:
+                    held, frames = frames, []  # one batch per chunk: wait for its last part
                 if frames and not self._cancel.is_set():
                     now = time.perf_counter() - t0
                     if self.stats.ttfa_s is None:
@@ -196,23 +208,34 @@ class SpeechDriver:
                 self.stats.cancelled = True
                 self.stats.stop_s = end - self._cancel_at
 
-    def _synthesize(self, job: ChunkJob) -> SynthesisResult | None:
+    def _synthesize(self, job: ChunkJob, early: bool) -> Iterator[SynthesisResult | None]:
+        """The chunk's result, or its parts as each is made when ``early`` (the turn's first audio)
+        and the backend answers with a ``rest``; None when nothing in it is speakable."""
         try:
             chunks = self.g2p.phonemize(job.text, self.voice)
         except ValueError:
-            return None  # nothing speakable in this chunk (e.g. only punctuation): skip it
-        parts: list[SynthesisResult] = []
-        for chunk in chunks:
+            yield None  # nothing speakable in this chunk (e.g. only punctuation): skip it
+            return
+        if early and len(chunks) == 1:
+            todo: PhonemizedChunk | None = replace(chunks[0], early_audio=True)
+            while todo is not None:
+                part = self._run(todo)
+                yield part
+                todo = part.rest
+            return
+        yield merge_results([self._run(chunk) for chunk in chunks])
+
+    def _run(self, chunk: PhonemizedChunk) -> SynthesisResult:
+        """One backend call, abandoned by :meth:`cancel` (before it starts or while it runs)."""
+        with self._abort_lock:
+            if self._cancel.is_set():
+                raise SynthesisAborted("turn cancelled")
+            abort = self._abort = self.backend.abort_handle() if self.backend.capabilities.abortable else None
+        try:
+            return self.backend.synthesize(chunk, self.voice, self.speed, abort)
+        finally:
             with self._abort_lock:
-                if self._cancel.is_set():
-                    raise SynthesisAborted("turn cancelled")
-                abort = self._abort = self.backend.abort_handle() if self.backend.capabilities.abortable else None
-            try:
-                parts.append(self.backend.synthesize(chunk, self.voice, self.speed, abort))
-            finally:
-                with self._abort_lock:
-                    self._abort = None
-        return merge_results(parts)
+                self._abort = None
 
 
 def _put(q: queue.Queue, item: object, stop: threading.Event) -> None:  # type: ignore[type-arg]

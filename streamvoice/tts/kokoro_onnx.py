@@ -10,14 +10,21 @@ than being guessed from text length.
 more). ``"auto"`` is int8: measured with ``bench.tts_graph`` on this project's 2-core x86 machine
 (AVX-512 VNNI), the float graph was no faster (see the benchmark's result file), and it needs
 ~3.5x the memory.
+
+``tts.first_audio_window_ms`` > 0 (int8 graph only) loads the graph as its prosody and vocoder
+parts instead of whole (:mod:`streamvoice.tts.first_window`): a chunk marked ``early_audio`` may
+then be answered with its first window's audio and a ``rest`` chunk; other chunks run both parts
+back to back, which gives the whole graph's samples exactly.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,6 +32,7 @@ import numpy as np
 
 from streamvoice.capabilities import Capabilities
 from streamvoice.tts.backend import G2P, SynthesisAborted
+from streamvoice.tts.first_window import FirstWindowVocoder, Resume
 from streamvoice.tts.types import PhonemizedChunk, SynthesisResult, WordTiming
 from streamvoice.tts.voices import LANGUAGES, MAX_PHONEMES, VoiceBank
 
@@ -57,9 +65,11 @@ class KokoroOnnx:
     sample_rate = SAMPLE_RATE
 
     def __init__(
-        self, session: Any, vocab: dict[str, int], voices: VoiceBank, has_durations: bool, graph: str = "int8"
+        self, session: Any, vocab: dict[str, int], voices: VoiceBank, has_durations: bool, graph: str = "int8",
+        split: FirstWindowVocoder | None = None,
     ) -> None:
-        self._session = session
+        self._session = session  # the whole graph; None when ``split`` holds its two parts instead
+        self.split = split
         self.graph = graph  # "int8" or "float": which arithmetic the session runs
         self._vocab = vocab
         self.voices = voices
@@ -85,26 +95,47 @@ class KokoroOnnx:
     def synthesize(
         self, chunk: PhonemizedChunk, voice_spec: str, speed: float = 1.0, abort: Any = None
     ) -> SynthesisResult:
-        """Audio for one phonemized chunk, with word timings relative to the chunk's start."""
+        """Audio for one phonemized chunk, with word timings relative to the chunk's start.
+
+        With the split graph loaded, an ``early_audio`` chunk may come back as its first window
+        only, with ``rest`` set; synthesizing that ``rest`` chunk gives the remainder."""
+        if chunk.resume is not None:
+            return self._rest(chunk, abort)
         if not 0.5 <= float(speed) <= 2.0:
             raise ValueError(f"speed must be between 0.5 and 2.0, got {speed}")
         feeds, positions = self.model_feeds(chunk, voice_spec, speed)
         started = time.perf_counter()
-        if abort is not None and abort.aborted:
-            raise SynthesisAborted("synthesis abandoned before it started")
-        with self._lock:
-            try:
-                outputs = self._session.run(None, feeds, abort.run_options if abort is not None else None)
-            except Exception as exc:  # ORT raises a generic error when terminated
-                if abort is not None and abort.aborted:
-                    raise SynthesisAborted("synthesis abandoned while running") from None
-                raise RuntimeError(f"Kokoro inference failed for {chunk.text[:60]!r}: {exc}") from exc
+        rest: PhonemizedChunk | None = None
+        with self._lock, _aborting(chunk, abort):
+            options = abort.run_options if abort is not None else None
+            if self.split is None:
+                outputs = self._session.run(None, feeds, options)
+                audio = np.asarray(outputs[0], dtype=np.float32).reshape(-1)
+                durations = np.asarray(outputs[1]).reshape(-1) if len(outputs) > 1 else None
+                n_samples = audio.size
+            else:
+                prosody = self.split.prosody(feeds, options)
+                durations, n_samples = prosody.durations, prosody.frames * FRAME_SAMPLES
+                windows = self.split.plan(prosody) if chunk.early_audio else None
+                if windows is None:
+                    audio = self.split.whole(prosody, feeds["style"], options)
+                else:
+                    audio, resume = self.split.head(prosody, feeds["style"], windows, options)
+                    rest = PhonemizedChunk(chunk.text, chunk.phonemes, (), chunk.lang, resume=resume)
         compute_s = time.perf_counter() - started
-        audio = np.asarray(outputs[0], dtype=np.float32).reshape(-1)
         words: tuple[WordTiming, ...] = ()
-        if self.has_durations and len(outputs) > 1:
-            words = word_timings(chunk, positions, np.asarray(outputs[1]).reshape(-1), audio.size)
-        return SynthesisResult(audio=audio, sample_rate=SAMPLE_RATE, words=words, compute_s=compute_s)
+        if self.has_durations and durations is not None:
+            words = word_timings(chunk, positions, durations, n_samples)
+        return SynthesisResult(audio=audio, sample_rate=SAMPLE_RATE, words=words, compute_s=compute_s, rest=rest)
+
+    def _rest(self, chunk: PhonemizedChunk, abort: Any) -> SynthesisResult:
+        """The remainder of a chunk whose first window was answered before."""
+        if self.split is None or not isinstance(chunk.resume, Resume):
+            raise ValueError("not a rest chunk of this backend")
+        started = time.perf_counter()
+        with self._lock, _aborting(chunk, abort):
+            audio = self.split.rest(chunk.resume, abort.run_options if abort is not None else None)
+        return SynthesisResult(audio=audio, sample_rate=SAMPLE_RATE, words=(), compute_s=time.perf_counter() - started)
 
     def model_feeds(
         self, chunk: PhonemizedChunk, voice_spec: str, speed: float = 1.0
@@ -134,6 +165,21 @@ class KokoroOnnx:
                 positions.append(len(ids))
                 ids.append(token)
         return ids, positions
+
+
+@contextlib.contextmanager
+def _aborting(chunk: PhonemizedChunk, abort: Any) -> Iterator[None]:
+    """Raise :class:`SynthesisAborted` when ``abort`` was used before or during the runs inside."""
+    if abort is not None and abort.aborted:
+        raise SynthesisAborted("synthesis abandoned before it started")
+    try:
+        yield
+    except Exception as exc:  # ORT raises a generic error when terminated
+        if abort is not None and abort.aborted:
+            raise SynthesisAborted("synthesis abandoned while running") from None
+        raise RuntimeError(f"Kokoro inference failed for {chunk.text[:60]!r}: {exc}") from exc
+    if abort is not None and abort.aborted:  # terminated between two runs of a split chunk
+        raise SynthesisAborted("synthesis abandoned while running")
 
 
 def word_timings(
@@ -201,18 +247,33 @@ def load_kokoro(model_dir: Path, tts_config: Any, warm_up: bool = True, graph: G
         if report.left_integer_ops:
             raise RuntimeError(f"float graph: {report.left_integer_ops} integer nodes had an unknown pattern")
         kind = "float"
-    session = ort.InferenceSession(model.SerializeToString(), session_options(tts_config),
-                                   providers=["CPUExecutionProvider"])
-    del model  # the session holds its own copy; the float proto alone is ~330 MB
+    window_ms = int(getattr(tts_config, "first_audio_window_ms", 0) or 0)
+    session, split = None, None
+    if window_ms > 0 and kind == "int8":
+        from streamvoice.tts.vocoder_windows import load_windowed_vocoder
+
+        split = FirstWindowVocoder(load_windowed_vocoder(model, session_options(tts_config)),
+                                   max(1, round(window_ms * SAMPLE_RATE / 1000 / FRAME_SAMPLES)))
+    else:
+        session = ort.InferenceSession(model.SerializeToString(), session_options(tts_config),
+                                       providers=["CPUExecutionProvider"])
+    del model  # the sessions hold their own copy; the float proto alone is ~330 MB
     with (model_dir / "vocab.json").open(encoding="utf-8") as handle:
         raw = json.load(handle)
     vocab = {str(k): int(v) for k, v in (raw.get("vocab", raw)).items()}
-    kokoro = KokoroOnnx(session, vocab, VoiceBank(model_dir / "voices"), has_durations, graph=kind)
+    kokoro = KokoroOnnx(session, vocab, VoiceBank(model_dir / "voices"), has_durations, graph=kind, split=split)
     if warm_up:  # the first run allocates arenas and is 2-3x slower; pay it at load, not on a user's turn
         voice = getattr(tts_config, "voice", "af_heart")
         if voice not in kokoro.voices.names():
             voice = kokoro.voices.names()[0]
-        kokoro.synthesize(PhonemizedChunk("warm up", "wˈɔɹm ˈʌp, " * 8, (), "en-us"), voice, 1.0)
+        warm = PhonemizedChunk("warm up", "wˈɔɹm ˈʌp, " * 8, (), "en-us")
+        kokoro.synthesize(warm, voice, 1.0)
+        if split is not None:  # the vocoder's pace here, past the first run: it sizes first windows
+            split.pace.start()
+            head = kokoro.synthesize(PhonemizedChunk(warm.text, warm.phonemes, (), "en-us", early_audio=True), voice)
+            if head.rest is not None:
+                kokoro.synthesize(head.rest, voice)
+            split.pace.stop()
     return kokoro
 
 

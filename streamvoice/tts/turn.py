@@ -6,6 +6,11 @@ merging a chunk's sub-chunks, the fades at every chunk join, resampling, sample 
 offsets, frame order, and that after ``cancel()`` nothing more of the turn is sent even if
 results still arrive. So both faces produce the same samples for the same text. Pure: no
 threads, no model, no asyncio.
+
+A chunk's result may come in parts (a turn's first chunk vocoded in two windows: a result
+whose ``rest`` is set says more of the same chunk follows). The parts are framed as one chunk
+(:class:`~streamvoice.tts.frames.ChunkFramer`: fades at the chunk's edges only, frames in
+order, text and words on the chunk's first frame) and the next chunk waits for the last part.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from streamvoice.tts.frames import chunk_to_pcm_frames
+from streamvoice.tts.frames import ChunkFramer
 from streamvoice.tts.segmenter import Segmenter
 from streamvoice.tts.types import SynthesisResult, WordTiming
 
@@ -75,7 +80,11 @@ class TurnSynthesisPlan:
         self._segmenter = segmenter or Segmenter()
         self._next_job = 0
         self._next_out = 0
-        self._held: dict[int, SynthesisResult | None] = {}
+        self._held: dict[int, list[SynthesisResult | None]] = {}  # parts waiting for earlier chunks
+        self._framer: ChunkFramer | None = None  # the chunk being framed (parts still to come)
+        self._chunk_start_s = 0.0  # turn time of the open chunk's first sample
+        self._chunk_at = 0  # client-rate samples of the open chunk framed so far
+        self._meta: tuple[str, tuple[WordTiming, ...]] | None = None  # text and words not yet on a frame
         self._texts: dict[int, str] = {}
         self._seq = 0
         self._audio_s = 0.0
@@ -85,6 +94,8 @@ class TurnSynthesisPlan:
     @property
     def audio_s(self) -> float:
         """Seconds of audio released so far."""
+        if self._framer is not None:
+            return self._chunk_start_s + self._chunk_at / self.sample_rate
         return self._audio_s
 
     @property
@@ -110,6 +121,7 @@ class TurnSynthesisPlan:
         self.cancelled = True
         self._held.clear()
         self._texts.clear()
+        self._framer = None
         self._segmenter.reset()
 
     def wanted(self, job: ChunkJob) -> bool:
@@ -121,7 +133,10 @@ class TurnSynthesisPlan:
         return self._accept(job, None)
 
     def accept(self, job: ChunkJob, result: SynthesisResult) -> list[AudioFrame]:
-        """Frames now releasable, in order; empty for a cancelled turn or while earlier chunks are pending."""
+        """Frames now releasable, in order; empty for a cancelled turn or while earlier chunks are pending.
+
+        ``result.rest`` set: a part, more of the same chunk follows (accept it with the same job);
+        word times of every part are from the chunk's start."""
         return self._accept(job, result)
 
     def _jobs(self, chunks: list[str]) -> list[ChunkJob]:
@@ -133,28 +148,40 @@ class TurnSynthesisPlan:
     def _accept(self, job: ChunkJob, result: SynthesisResult | None) -> list[AudioFrame]:
         if not self.wanted(job):
             return []
-        self._held[job.index] = result
+        self._held.setdefault(job.index, []).append(result)
         frames: list[AudioFrame] = []
         while self._next_out in self._held:
-            held = self._held.pop(self._next_out)
-            if held is None:
-                self._texts.pop(self._next_out, None)
-            else:
-                frames.extend(self._frames(self._next_out, held))
+            closed = False
+            for part in self._held.pop(self._next_out):
+                if part is None:
+                    self._texts.pop(self._next_out, None)
+                    closed = True
+                    break
+                frames.extend(self._frames(self._next_out, part))
+                closed = part.rest is None
+            if not closed:
+                break  # the chunk's next part is still being synthesized
             self._next_out += 1
         return frames
 
-    def _frames(self, index: int, result: SynthesisResult) -> list[AudioFrame]:
-        start_s = self._audio_s
+    def _frames(self, index: int, part: SynthesisResult) -> list[AudioFrame]:
+        if self._framer is None:  # the chunk's first part
+            self._framer = ChunkFramer(part.sample_rate, self.sample_rate, self.frame_ms, encoding=self.encoding)
+            self._chunk_start_s, self._chunk_at = self._audio_s, 0
+            self._meta = (self._texts.pop(index, ""), ())
+        start_s = self._chunk_start_s
         words = tuple(
-            WordTiming(w.word, round(w.start_s + start_s, 4), round(w.end_s + start_s, 4)) for w in result.words
+            WordTiming(w.word, round(w.start_s + start_s, 4), round(w.end_s + start_s, 4)) for w in part.words
         )
-        pcm_frames = chunk_to_pcm_frames(result.audio, result.sample_rate, self.sample_rate, self.frame_ms,
-                                         encoding=self.encoding)
+        if words:
+            text, earlier = self._meta or ("", ())
+            self._meta = (text, earlier + words)
+        last = part.rest is None
         out: list[AudioFrame] = []
-        at = 0
-        for i, pcm in enumerate(pcm_frames):
+        for pcm in self._framer.push(part.audio, last=last):
             n = len(pcm) // self._width
+            text, chunk_words = self._meta or ("", ())
+            self._meta = None
             out.append(
                 AudioFrame(
                     turn=self.turn,
@@ -163,13 +190,14 @@ class TurnSynthesisPlan:
                     pcm=pcm,
                     sample_rate=self.sample_rate,
                     samples=n,
-                    offset_ms=(start_s + at / self.sample_rate) * 1000.0,
-                    text=self._texts.pop(index, "") if i == 0 else "",
-                    words=words if i == 0 else (),
+                    offset_ms=(start_s + self._chunk_at / self.sample_rate) * 1000.0,
+                    text=text,
+                    words=chunk_words,
                 )
             )
             self._seq += 1
-            at += n
-        self._audio_s = start_s + at / self.sample_rate
+            self._chunk_at += n
+        if last:
+            self._audio_s = start_s + self._chunk_at / self.sample_rate
+            self._framer, self._meta = None, None
         return out
-

@@ -19,8 +19,10 @@ plus ``style``. What stops windows being exact copies of the whole-chunk vocodin
   rendering of the same frames, not a slice of the whole. Nothing in the graph can fix that short
   of running the whole chunk; the windows are crossfaded, and the bench measures what is left.
 
-Status: measured, not wired into the backend or the driver (``bench.tts_vocoder_split``; 8 first
-chunks of 6-9 words, 2-core machine under load 9-12). Two settings, neither both pays and is seamless:
+Status: growing windows are measured only (``bench.tts_vocoder_split``; 8 first chunks of 6-9
+words, 2-core machine under load 9-12); what is wired in is the cheap case, two windows for a
+turn's first chunk (:mod:`streamvoice.tts.first_window`, ``--two-windows`` in the bench). Two
+settings of growing windows, neither both pays and is seamless:
 
 * windows 10 frames x2, context 8, crossfade 10 ms: first audio 0.18-0.21x the whole-chunk wall
   time, but 1.3x its wall / 1.48x its CPU in total; gapless playback (never running dry) starts
