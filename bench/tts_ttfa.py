@@ -51,13 +51,24 @@ class ServerProcess:
         if first_window_ms is not None:
             env["STREAMVOICE_TTS__FIRST_AUDIO_WINDOW_MS"] = str(first_window_ms)
         self.started = time.perf_counter()
+        self.end_rss_mib: float | None = None
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "streamvoice", "serve", "--port", "0", "--asr-model", "whisper-tiny.en"],
             stderr=subprocess.PIPE, text=True, env=env,
         )
         self.port = self._wait_listening()
         self.ready_s = self._wait_ready()
+        self.ready_rss_mib = self.rss_mib()
         self.url = f"ws://127.0.0.1:{self.port}/v1/stream"
+
+    def rss_mib(self) -> float | None:
+        """The server's resident memory now (Linux), MiB."""
+        try:
+            with open(f"/proc/{self.proc.pid}/status", encoding="ascii") as status:
+                kib = next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+        except (OSError, StopIteration, ValueError):
+            return None
+        return kib / 1024
 
     def _wait_listening(self) -> int:
         assert self.proc.stderr is not None
@@ -200,8 +211,8 @@ def cancel_stop_times(voice: str, threads: int, replies: list[str]) -> list[floa
 
 
 def run_rate(rate: float, window_ms: int | None, replies: list[str], reference: Any, args: argparse.Namespace
-             ) -> tuple[list[Reply], list[float], float]:
-    """A fresh server at one setting; (our replies, kokoro-onnx's TTFAs, start -> ready s)."""
+             ) -> tuple[list[Reply], list[float], ServerProcess]:
+    """A fresh server at one setting; (our replies, kokoro-onnx's TTFAs, the server, stopped)."""
     server = ServerProcess(args.voice, args.threads, window_ms)
     ours: list[Reply] = []
     theirs: list[float] = []
@@ -217,9 +228,14 @@ def run_rate(rate: float, window_ms: int | None, replies: list[str], reference: 
             r = ours[-1]
             print(f"  {rate:g} w/s{label} reply {i + 1}: streamvoice {r.ttfa_s:.3f} s, kokoro-onnx {theirs[-1]:.3f} s; "
                   f"playback margin first chunk {_s(r.first_chunk_margin_s)}, reply {_s(r.margin_s)}", flush=True)
+        server.end_rss_mib = server.rss_mib()
     finally:
         server.close()
-    return ours, theirs, server.ready_s
+    return ours, theirs, server
+
+
+def _mib(value: float | None) -> str:
+    return "?" if value is None else f"{value:.0f} MiB"
 
 
 def _s(value: float | None) -> str:
@@ -251,11 +267,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     samples: dict[str, list[float]] = {}
     by_arm: dict[str, dict[str, Any]] = {}
     rows = []
-    for window_ms in arms:
-        arm = str(config.tts.first_audio_window_ms if window_ms is None else window_ms)
-        figures: dict[str, Any] = by_arm.setdefault(arm, {})
-        for rate in rates:
-            replies_out, theirs, ready_s = run_rate(rate, window_ms, replies, reference, args)
+    for nth, rate in enumerate(rates):
+        for window_ms in arms if nth % 2 == 0 else arms[::-1]:  # settings alternate in order: A B, B A, ...
+            arm = str(config.tts.first_audio_window_ms if window_ms is None else window_ms)
+            figures: dict[str, Any] = by_arm.setdefault(arm, {})
+            replies_out, theirs, server = run_rate(rate, window_ms, replies, reference, args)
             ours = [r.ttfa_s for r in replies_out]
             key = f"{rate:g}wps"
             tag = key if window_ms is None or len(arms) == 1 else f"{key}_window_{arm}ms"
@@ -267,7 +283,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "streamvoice_s": summary_stats(ours) | {"max": max(ours)},
                 "kokoro_onnx_s": summary_stats(theirs) | {"max": max(theirs)},
                 "first_reply_after_start_s": ours[0],
-                "start_to_ready_s": ready_s,
+                "start_to_ready_s": server.ready_s,
+                "server_rss_mib": {"ready": server.ready_rss_mib, "after_replies": server.end_rss_mib},
                 "audio_s": sum(r.audio_s for r in replies_out),
                 "first_chunk_margin_s": firsts,  # per reply; None: the first chunk came in one burst
                 "reply_margin_min_s": min(margins, default=None),
@@ -284,7 +301,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"window {arm} ms, {key}: streamvoice/kokoro-onnx p50 ratio {ratio:.2f}; first reply after start "
                   f"{fig['first_reply_after_start_s']:.3f} s; start -> ready {fig['start_to_ready_s']:.1f} s; "
                   f"first chunk split in {len(split)} of {len(fig['first_chunk_margin_s'])} replies, margin min "
-                  f"{_s(min(split, default=None))}; reply margin min {_s(fig['reply_margin_min_s'])}")
+                  f"{_s(min(split, default=None))}; reply margin min {_s(fig['reply_margin_min_s'])}; server RSS "
+                  f"{_mib(fig['server_rss_mib']['ready'])} at ready, {_mib(fig['server_rss_mib']['after_replies'])} "
+                  "after the replies")
     headline = dict(by_arm[next(iter(by_arm))])
     if len(by_arm) > 1:
         headline["by_first_window_ms"] = by_arm
