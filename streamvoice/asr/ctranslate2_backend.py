@@ -202,9 +202,9 @@ class CTranslate2Backend:
         return self._tokenizers[key]
 
     def _generate(self, r: DecodeRequest, window: _Window, language: str) -> Segment | None:
-        """Decode with Whisper's fallback ladder: beam search (``asr.beam_size``) on the window as
-        encoded; if that loops or guesses, the same at the full 30 s width (shortened windows
-        are what makes base loop at the end of the audio); then hotter temperatures."""
+        """Decode with Whisper's fallback ladder (:func:`fallback.ladder`): beam search
+        (``asr.beam_size``) on the window as encoded; if that loops or guesses, a final is redone
+        at the full 30 s width, then hotter; a partial once hotter on its own window."""
         task = r.task if self.multilingual else "transcribe"
         tok = self._tokenizer(language, task)
         prompt: list[int] = []
@@ -214,10 +214,8 @@ class CTranslate2Backend:
         prompt += [*tok.sot_sequence, tok.no_timestamps, *prefix]
         max_length = min(448, len(prompt) + _max_new_tokens(len(r.audio) / 16000.0))
         beam = self.beam_size if r.kind == "final" else self.partial_beam_size
-        ladder = [(0.0, False)] + ([] if window.full else [(0.0, True)])
-        ladder += [(t, True) for t in fallback.temperatures(r.kind)]
         tried: list[tuple[fallback.Attempt, list[int], tuple[Word, ...]]] = []
-        for temperature, wide in ladder:
+        for temperature, wide in fallback.ladder(r.kind, window.full):
             encoded = self._full(window) if wide else window.encoded
             attempt, tokens = self._attempt(encoded, prompt, len(prefix), tok, language, task, beam,
                                             temperature, max_length)

@@ -81,9 +81,17 @@ def needs_fallback(attempt: Attempt) -> bool:
     )
 
 
-def temperatures(kind: str) -> tuple[float, ...]:
-    """Temperatures to try after a failed greedy decode, by request kind."""
-    return FINAL_TEMPERATURES if kind == "final" else PARTIAL_TEMPERATURES
+def ladder(kind: str, full_window: bool) -> list[tuple[float, bool]]:
+    """The decodes to try in order, as (temperature, at Whisper's full 30 s width).
+
+    A final that fails on its shortened window is redone at the full width (shortened windows
+    are what makes base loop at the end of the audio), then hotter. A partial stays on its own
+    window: a full-width encode cost 2-4 s on 2 cores and held up every commit behind it
+    (``bench.asr_latency``), and a partial is decoded again a moment later anyway.
+    """
+    if kind != "final":
+        return [(0.0, False)] + [(t, False) for t in PARTIAL_TEMPERATURES]
+    return [(0.0, False)] + ([] if full_window else [(0.0, True)]) + [(t, True) for t in FINAL_TEMPERATURES]
 
 
 def best(attempts: Sequence[Attempt]) -> Attempt:

@@ -24,6 +24,7 @@ class StreamOptions:
     multilingual: bool = True  # the model knows many languages; False forces "en" and no translate
     window_s: float = 15.0  # longest audio re-decoded at once; beyond it the window slides
     overlap_s: float = 1.0  # audio before the committed end kept when the window slides
+    committed_context_s: float = 3.0  # decodes start this long before the last committed word (0: the window)
     hangover_ms: int = 200  # audio kept after the last voiced frame so word ends are not cut
     preroll_ms: int = 200  # audio kept before the first voiced frame so word starts are not cut
     commit_margin_ms: int = 500  # a word is committed only once this much audio follows it
@@ -66,6 +67,7 @@ class StreamOptions:
             "partial_interval_ms": asr_config.partial_interval_ms,
             "max_utterance_s": asr_config.max_utterance_s,
             "window_s": asr_config.window_s,
+            "committed_context_s": asr_config.committed_context_s,
             "vad_frame_ms": asr_config.vad_frame_ms,
             "lock_language": asr_config.lock_language,
             "languages": tuple(asr_config.languages),

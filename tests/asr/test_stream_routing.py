@@ -169,3 +169,21 @@ def test_no_carry_after_a_long_pause(speech: np.ndarray) -> None:
     second_start = [e for e in events if isinstance(e, SpeechStarted)][1].time_s
     first_request = next(r for r in backend.requests if r.utterance == 1)
     assert first_request.offset_s >= second_start - 0.01 and first_request.prefix == ""
+
+
+def test_decodes_start_a_few_seconds_before_the_last_committed_word(speech: np.ndarray) -> None:
+    stream = RecognizerStream(StreamOptions(window_s=15.0, committed_context_s=2.0))
+    backend = FakeBackend()
+    events = [e for e, _, _ in run_stream(stream, backend, chunked(speech), realtime=False)]
+    final = events[-1]
+    assert isinstance(final, Final)
+    numbers = [int(w.word[1:]) for w in final.words]
+    assert numbers == list(range(numbers[0], numbers[-1] + 1)), "a word was lost or doubled"
+    late = [r for r in backend.requests if r.offset_s > 4.0]  # once words are committed
+    # 2 s before the last committed word, plus what is not committed yet (margin 0.5 s, a cadence)
+    assert late and all(len(r.audio) / 16000 <= 2.0 + 1.5 for r in late)
+    assert all(r.prefix or r.prompt for r in late)  # what came before is prompt or forced prefix
+    whole = RecognizerStream(StreamOptions(window_s=15.0, committed_context_s=0.0))
+    whole_backend = FakeBackend()
+    list(run_stream(whole, whole_backend, chunked(speech), realtime=False))
+    assert max(len(r.audio) for r in whole_backend.requests) > 6 * 16000  # without it, the whole utterance

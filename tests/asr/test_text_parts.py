@@ -116,3 +116,12 @@ def test_fallback_triggers_on_loops_guesses_and_collapsed_times_not_on_silence()
     looping = fallback.Attempt("la " * 30, -0.2, 0.01, 0.0)
     unsure = fallback.Attempt("la di da", -0.9, 0.01, 0.2)
     assert fallback.best([looping, unsure]) is unsure
+
+
+def test_fallback_ladder_redoes_finals_wide_and_keeps_partials_on_their_window() -> None:
+    final = fallback.ladder("final", full_window=False)
+    assert final[0] == (0.0, False) and final[1] == (0.0, True)
+    assert [t for t, _ in final[2:]] == list(fallback.FINAL_TEMPERATURES) and all(w for _, w in final[1:])
+    assert fallback.ladder("final", full_window=True)[1][0] > 0  # already wide: straight to hotter
+    partial = fallback.ladder("partial", full_window=False)
+    assert not any(wide for _, wide in partial) and len(partial) == 2 and partial[1][0] > 0
