@@ -1,8 +1,10 @@
 """`streamvoice serve`: load the models, serve /v1/stream and the HTTP endpoints until SIGTERM/SIGINT.
 
-On a signal: stop accepting, flush finals, end turns, close 1001, exit within
-``server.shutdown_timeout_s``. Prints ``listening on http://HOST:PORT`` to stderr once ready
-(with ``--port 0`` that line tells the chosen port).
+On a signal: stop accepting, flush finals, end turns, close 1001 within
+``server.shutdown_timeout_s``; then wait up to 10 s more for a model call still in flight (it
+cannot be interrupted, and leaving under it aborted the process) before exiting anyway.
+Prints ``listening on http://HOST:PORT`` to stderr once ready (with ``--port 0`` that line tells
+the chosen port).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -17,6 +20,7 @@ from pathlib import Path
 from streamvoice.config import Config
 
 log = logging.getLogger("streamvoice.serve")
+_MODEL_CALL_GRACE_S = 10.0  # after the sessions close, for the decode or synthesis still running
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -93,8 +97,14 @@ async def serve(config: Config, *, fake: bool = False, tts: bool = True) -> int:
         await server.stop(config.server.shutdown_timeout_s)
     finally:
         close = getattr(engine, "close", None)
-        if close is not None:
-            close()
+        if close is not None and close(_MODEL_CALL_GRACE_S) is False:
+            # A model call is still running in a worker thread; returning would tear the C++
+            # runtime down under it and abort the process. The sessions are flushed and closed.
+            log.error("a model call was still running %.0f s after the sessions closed; exiting without it",
+                      _MODEL_CALL_GRACE_S)
+            logging.shutdown()
+            sys.stderr.flush()
+            os._exit(0)
     return 0
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -123,7 +124,6 @@ class Engine:
         One short synthesis per voice language, then one ASR decode of that speech (with word
         times and language detection, the paths a session uses). Returns seconds per step.
         """
-        import time
 
         import numpy as np
 
@@ -156,11 +156,16 @@ class Engine:
         log.info("warm-up: %s", ", ".join(f"{k} {v:.2f} s" for k, v in spent.items()) or "nothing loaded")
         return spent
 
-    def close(self) -> None:
-        """Stop the worker threads (queued work is cancelled). Idempotent."""
-        for worker in self._workers():
-            worker.stop()
+    def close(self, timeout: float = 30.0) -> bool:
+        """Stop the worker threads (queued work is cancelled), waiting up to ``timeout`` for the
+        model calls in flight. True when every thread ended. Idempotent."""
+        workers = self._workers()
+        for worker in workers:  # all stop together: the waits overlap
+            worker.request_stop()
+        deadline = time.monotonic() + timeout
+        stopped = [worker.stop(max(0.0, deadline - time.monotonic())) for worker in workers]
         self._started = False
+        return all(stopped)
 
     def _workers(self) -> tuple[Worker, ...]:
         return (self._asr_worker, self._tts_worker, self._g2p_worker)

@@ -73,8 +73,8 @@ class FakeEngine:
     async def start(self) -> None:
         return None
 
-    def close(self) -> None:
-        return None
+    def close(self, timeout: float = 30.0) -> bool:
+        return True
 
     def queue_depths(self) -> dict[str, int]:
         return {}

@@ -74,17 +74,30 @@ class Worker:
         self._thread = threading.Thread(target=self._main, name=f"streamvoice-{self.name}", daemon=True)
         self._thread.start()
 
-    def stop(self, timeout: float = 5.0) -> None:
-        """Stop after the batch in flight; queued items are failed with CancelledError."""
+    def stop(self, timeout: float = 5.0) -> bool:
+        """Stop after the batch in flight; queued items are failed with CancelledError.
+
+        Returns False if the batch in flight was still running after ``timeout``: a model call
+        cannot be interrupted, and a process that exits while one runs is aborted by the C++
+        runtime ("terminate called without an active exception"), so the caller must not simply
+        return from ``main`` then (see ``streamvoice.cli.serve_cmd``)."""
+        self.request_stop()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                log.warning("worker %s: the model call in flight outlived the %.1f s stop wait", self.name, timeout)
+                return False
+            self._thread = None
+        return True
+
+    def request_stop(self) -> None:
+        """Refuse new work and fail what is queued, without waiting (see :meth:`stop`)."""
         with self._cond:
             self._stopping = True
             leftover = self._queue.remove(lambda _i: True)
             self._cond.notify_all()
         for item in leftover:
             self._fail(item, asyncio.CancelledError())
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
 
     def depths(self) -> dict[Priority, int]:
         with self._cond:
