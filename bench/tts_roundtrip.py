@@ -150,6 +150,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--first-window-ms", type=int, default=0,
                         help="also speak the streamed text with tts.first_audio_window_ms = MS (streamed-window)")
+    parser.add_argument("--systems", default="",
+                        help="speak only these systems, comma-separated (a partial run: compare within it only)")
     parser.add_argument("--rescore", type=Path, metavar="RESULT_JSON",
                         help="score the transcripts saved in a result file again (no synthesis, no ASR)")
     args = parser.parse_args(argv)
@@ -220,10 +222,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     if windowed is not None:
         speakers[WINDOWED] = lambda text: streamed_audio(text, parts_of(windowed))
+    if args.systems:
+        speakers = {name: speak for name, speak in speakers.items() if name in args.systems.split(",")}
     items = sentences(1 if args.quick else None)[: 2 if args.smoke else None]
     if args.quick:  # the first sentence of each category where text handling matters most
         items = [item for item in items if item[0] in QUICK_CATEGORIES]
-    theirs(items[0][1])  # first-run allocation out of the way (ours warmed up at load)
+    if "kokoro-onnx" in speakers:
+        theirs(items[0][1])  # first-run allocation out of the way (ours warmed up at load)
     systems = tuple(speakers)
     heard_by: dict[str, list[str]] = {s: [] for s in systems}
     compute = dict.fromkeys(systems, 0.0)

@@ -153,7 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--crossfade-ms", type=float, default=10.0)
     parser.add_argument("--wer-sentences", type=int, default=-1, help="development sentences for WER (default 24)")
     parser.add_argument("--two-windows", action="store_true", help="the first chunk's head + remainder (see above)")
-    parser.add_argument("--rest-context", type=int, default=8, help="--two-windows: frames before the remainder")
+    parser.add_argument("--rest-context", type=int, default=16, help="--two-windows: frames before the remainder")
     parser.add_argument("--pace", type=float, default=0.0125,
                         help="--two-windows: vocoder seconds per frame the head is sized for (0.0125: RTF 0.5)")
     parser.add_argument("--threads", type=int, default=0)

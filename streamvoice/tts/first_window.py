@@ -23,11 +23,12 @@ import numpy as np
 
 from streamvoice.tts.vocoder_windows import FRAME_SAMPLES, SAMPLE_RATE, Prosody, Window, WindowedVocoder, WindowStitcher
 
-# Contexts measured with ``bench.tts_vocoder_split --two-windows`` (4 first chunks): 8 + 8 frames
-# left the joins as clean as 16 + 16 (spectral change at the join 6.7 dB, the whole audio's own
-# there 8.0; sample steps at or below the whole audio's) for 0.59x instead of 0.68x the first audio.
-HEAD_CONTEXT = 8  # frames after the head: its AdaIN statistics and the crossfade's right side
-REST_CONTEXT = 8  # frames before the remainder
+# Contexts: ``bench.tts_vocoder_split --two-windows`` found 8 + 8 frames' joins as clean as 16 + 16
+# (8 first chunks: spectral change at the join 6.7 dB, the whole audio's own there 8.0) for 0.56x
+# instead of ~0.65x the first audio, but the round trip heard two more words wrong over 520 (0.38 ->
+# 0.77 %, "built" and "Ahmed" in first chunks, both right again with 16 + 16): 16 + 16 it is.
+HEAD_CONTEXT = 16  # frames after the head: its AdaIN statistics and the crossfade's right side
+REST_CONTEXT = 16  # frames before the remainder
 CROSSFADE = 960  # samples (40 ms) blended at the window join
 SAFETY = 0.8  # the remainder must be vocoded within this share of the head's playback
 MOST_OF_CHUNK = 0.8  # a head window above this share of the chunk's frames: vocode it whole
