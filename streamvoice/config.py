@@ -124,12 +124,23 @@ class AgentConfig(_Section):
     max_tokens: int | None = Field(None, ge=1, description="max_tokens asked of the LLM (absent: its default)")
 
 
+class WebrtcConfig(_Section):
+    """WebRTC calls (PROTOCOL §13): where the server looks for its ICE candidates."""
+
+    ice_servers: tuple[str, ...] = Field(
+        (), description="STUN/TURN URLs (stun:host:3478, turn:host:3478?transport=udp); empty = host candidates only"
+    )
+    ice_username: str | None = Field(None, description="username for the turn: URLs")
+    ice_credential: str | None = Field(None, description="credential for the turn: URLs")
+
+
 class Config(_Section):
     models: ModelsConfig = Field(default_factory=ModelsConfig)
     asr: AsrConfig = Field(default_factory=AsrConfig)
     tts: TtsConfig = Field(default_factory=TtsConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
     agent: AgentConfig = Field(default_factory=AgentConfig)
+    webrtc: WebrtcConfig = Field(default_factory=WebrtcConfig)
     log_level: str = "INFO"
 
 
@@ -158,6 +169,7 @@ class _Environment(BaseSettings):
     tts: dict[str, str] = {}
     server: dict[str, str] = {}
     agent: dict[str, str] = {}
+    webrtc: dict[str, str] = {}
     log_level: str | None = None
 
     @classmethod

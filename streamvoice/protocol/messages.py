@@ -30,6 +30,7 @@ from streamvoice.protocol.messages_server import (
     Speech,
     TtsAudio,
     TtsDone,
+    TtsText,
     TtsWord,
     TurnResumed,
     Word,
@@ -37,7 +38,8 @@ from streamvoice.protocol.messages_server import (
 
 ClientMessage = Hello | Audio | AudioEnd | Text | Cancel | ClientFlow | Configure | Ping | Bye
 ServerMessage = (
-    Ready | Speech | Partial | Final | TurnResumed | TtsAudio | TtsDone | ServerFlow | ErrorMessage | Pong | Bye
+    Ready | Speech | Partial | Final | TurnResumed | TtsAudio | TtsText | TtsDone | ServerFlow | ErrorMessage | Pong
+    | Bye
 )
 AnyMessage = ClientMessage | ServerMessage
 
@@ -55,7 +57,9 @@ CLIENT_TYPES: dict[str, type[ClientMessage]] = {
 }
 SERVER_TYPES: dict[str, type[ServerMessage]] = {
     cls.model_fields["type"].default: cls
-    for cls in (Ready, Speech, Partial, Final, TurnResumed, TtsAudio, TtsDone, ServerFlow, ErrorMessage, Pong, Bye)
+    for cls in (
+        Ready, Speech, Partial, Final, TurnResumed, TtsAudio, TtsText, TtsDone, ServerFlow, ErrorMessage, Pong, Bye
+    )
 }
 
 
@@ -78,6 +82,7 @@ _LANES: dict[str, Lane] = {
     "final": Lane.TRANSCRIPT,
     "turn_resumed": Lane.TRANSCRIPT,
     "tts_audio": Lane.AUDIO,
+    "tts_text": Lane.AUDIO,
     "tts_done": Lane.AUDIO,
 }
 
@@ -116,6 +121,7 @@ __all__ = [
     "Text",
     "TtsAudio",
     "TtsDone",
+    "TtsText",
     "TtsWord",
     "TurnResumed",
     "Word",

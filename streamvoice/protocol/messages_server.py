@@ -119,6 +119,23 @@ class TtsAudio(WireModel):
     """Word timings, when the voice provides them."""
 
 
+class TtsText(WireModel):
+    """WebRTC calls only (PROTOCOL §13): what a chunk of the audio track says, sent as it starts playing."""
+
+    type: Literal["tts_text"] = "tts_text"
+    turn: UInt
+    seq: UInt
+    """Increases by one per ``tts_text`` within the turn, from 0."""
+    text: str = ""
+    """The text this chunk speaks, when it starts a sentence."""
+    offset_ms: UInt
+    """Position of the chunk's first sample in the turn, milliseconds (turn time)."""
+    track_ms: UInt
+    """Track time of that sample: milliseconds of the outbound track's media clock (RTP timestamp / 48)."""
+    words: list[TtsWord] | None = None
+    """Word timings in track time, when the voice provides them."""
+
+
 class TtsDone(WireModel):
     """A turn's audio is over: every chunk was sent, or the rest was dropped."""
 

@@ -24,9 +24,13 @@ from streamvoice.protocol.limits import Limits
 from streamvoice.protocol.session_core import ServerPolicy
 from streamvoice.runtime.wire import TransportClosed, WireSession
 from streamvoice.server.auth import token_ok
-from streamvoice.server.http import HttpFace
+from streamvoice.server.http import OFFER_PATH, HttpFace
 from streamvoice.server.metrics import ServerMetrics
 from streamvoice.server.oversize import frame_limit_connection
+from streamvoice.webrtc.call import RtcCall
+from streamvoice.webrtc.http_body import with_request_bodies
+from streamvoice.webrtc.offer import MAX_OFFER_BYTES
+from streamvoice.webrtc.signalling import answer_offer
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +85,9 @@ class Server:
         self.config = config
         self.engine = engine
         self.metrics = ServerMetrics(registry, engine.queue_depths)  # a registry of its own unless given one
-        self.sessions: dict[str, WireSession] = {}
+        self.sessions: dict[str, WireSession | RtcCall] = {}  # WebSocket sessions and WebRTC calls, one limit
+        self._offers_pending = 0  # WebRTC offers being answered: they hold a session slot
+        self._call_tasks: set[asyncio.Task[None]] = set()
         self._ws: WsServer | None = None
         self._stopping = False
         self._stopped = asyncio.Event()
@@ -93,7 +99,8 @@ class Server:
             max_unread_ms=max(1, round(cfg.slow_client_timeout_s * 1000)), max_queued_bytes=MAX_QUEUED_BYTES,
         )
         self.slow_consumer_linger_s = SLOW_CONSUMER_LINGER_S  # tests shorten it
-        self.http = HttpFace(cfg, ready=self.ready, metrics=self.render_metrics, offer=self.offer)
+        self.http = HttpFace(cfg, ready=self.ready, metrics=self.render_metrics, offer=self.offer,
+                             webrtc=self.webrtc_offer)
         self.warm = False  # every loaded model has run once (see Engine.warm_up)
 
     def ready(self) -> bool:
@@ -127,7 +134,8 @@ class Server:
             self._handle, cfg.host, cfg.port,
             process_request=self.http,
             max_size=cfg.max_frame_bytes,
-            create_connection=frame_limit_connection(cfg.max_frame_bytes),  # error frame_too_large, then 1009
+            create_connection=with_request_bodies(  # error frame_too_large, then 1009; reads the WebRTC offer
+                frame_limit_connection(cfg.max_frame_bytes), {OFFER_PATH}, MAX_OFFER_BYTES),
             compression=None,  # PCM does not compress; deflate costs a third of throughput
             write_limit=WRITE_LIMIT,
             max_queue=64,  # frames read ahead of the session (then TCP pushes back on the client)
@@ -152,16 +160,7 @@ class Server:
             await conn.close(CloseCode.TRY_AGAIN_LATER, ErrorCode.SERVER_BUSY.value)  # reason: the code (§10.2)
             return
         session_id = secrets.token_hex(6)
-        header_auth = bool(getattr(conn, "streamvoice_header_auth", False))
-        expected = cfg.token
-        policy = ServerPolicy(
-            limits=self.limits,
-            authorize=lambda token: header_auth or token_ok(expected, token),
-            voices=self.engine.voices,
-            asr_models=self.engine.asr_models,
-            default_asr_model=self.config.asr.model,
-            hello_timeout_s=cfg.hello_timeout_s,
-        )
+        policy = self._policy(bool(getattr(conn, "streamvoice_header_auth", False)))
         session = WireSession(session_id, WsTransport(conn), self.engine, self.config, policy, observer=self.metrics,
                               linger_s=self.slow_consumer_linger_s)
         self.sessions[session_id] = session
@@ -176,6 +175,58 @@ class Server:
             self.sessions.pop(session_id, None)
             self.metrics.sessions.set(len(self.sessions))
             log.info("session %s: closed", session_id)
+
+    def _policy(self, header_auth: bool) -> ServerPolicy:
+        """A session's protocol policy (the token is good if the Authorization header already was)."""
+        cfg = self.config.server
+        expected = cfg.token
+        return ServerPolicy(
+            limits=self.limits,
+            authorize=lambda token: header_auth or token_ok(expected, token),
+            voices=self.engine.voices,
+            asr_models=self.engine.asr_models,
+            default_asr_model=self.config.asr.model,
+            hello_timeout_s=cfg.hello_timeout_s,
+        )
+
+    async def webrtc_offer(self, body: bytes | None, header_auth: bool) -> tuple[int, dict[str, object]]:
+        """``POST /v1/webrtc/offer`` (PROTOCOL §13.1): the same admission limit as WebSocket sessions."""
+        busy: dict[str, object] = {"error": {"code": ErrorCode.SERVER_BUSY.value,
+                                             "message": "the server is at capacity; call again later"}}
+        if self._stopping or len(self.sessions) + self._offers_pending >= self.config.server.max_sessions:
+            self.metrics.refused.labels(reason="full").inc()
+            return 503, busy
+        session_id = secrets.token_hex(6)
+        self._offers_pending += 1
+        try:
+            answer = await answer_offer(body, session_id=session_id, engine=self.engine, config=self.config,
+                                        policy=self._policy(header_auth), observer=self.metrics)
+        finally:
+            self._offers_pending -= 1
+        call = answer.call
+        if call is None:
+            return answer.status, answer.body
+        self.sessions[session_id] = call
+        self.metrics.sessions_total.inc()
+        self.metrics.sessions.set(len(self.sessions))
+        log.info("call %s: answered", session_id)
+        task = asyncio.create_task(self._run_call(call), name=f"call-{session_id}")
+        self._call_tasks.add(task)
+        task.add_done_callback(self._call_tasks.discard)
+        if self._stopping:  # stopped while gathering: the call ends at once, the client gets 503
+            await call.shutdown(1.0)
+            return 503, busy
+        return answer.status, answer.body
+
+    async def _run_call(self, call: RtcCall) -> None:
+        try:
+            await call.run()
+        except Exception:
+            log.exception("call %s: crashed", call.id)
+        finally:
+            self.sessions.pop(call.id, None)
+            self.metrics.sessions.set(len(self.sessions))
+            log.info("call %s: closed (%s)", call.id, call.hangup_reason or "ended")
 
     async def stop(self, timeout: float | None = None) -> None:
         """Idempotent; concurrent callers wait for the same stop."""
@@ -194,6 +245,10 @@ class Server:
         sessions = list(self.sessions.values())
         if sessions:  # 2-3. flush finals, end turns, bye + 1001
             await asyncio.gather(*(s.shutdown(max(0.2, timeout - 1.0)) for s in sessions), return_exceptions=True)
+        if self._call_tasks:  # WebRTC calls close their peer connections
+            _, late = await asyncio.wait(set(self._call_tasks), timeout=max(0.1, deadline - loop.time()))
+            for task in late:
+                task.cancel()
         ws.close(close_connections=True)  # 4. anything left
         try:
             async with asyncio.timeout(max(0.1, deadline - loop.time())):

@@ -10,9 +10,10 @@ failure to a browser WebSocket).
 
 from __future__ import annotations
 
+import http
 import json
 import mimetypes
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -25,6 +26,9 @@ from streamvoice.server.auth import bearer, origin_ok, token_ok
 
 STREAM_PATH = "/v1/stream"
 VOICES_PATH = "/v1/voices"
+OFFER_PATH = "/v1/webrtc/offer"  # PROTOCOL §13.1: POST, JSON offer -> JSON answer
+#: a WebRTC offer's handler: (request body, Authorization header checked) -> (HTTP status, JSON body)
+OfferHandler = Callable[[bytes | None, bool], Awaitable[tuple[int, dict[str, object]]]]
 _TYPES = {
     ".html": "text/html; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
@@ -60,6 +64,14 @@ def text(status: int, reason: str, body: str) -> Response:
     return _response(status, reason, body.encode(), "text/plain; charset=utf-8")
 
 
+def json_response(status: int, body: dict[str, object], extra: dict[str, str] | None = None) -> Response:
+    return _response(status, http.HTTPStatus(status).phrase, json.dumps(body).encode(), "application/json", extra)
+
+
+def json_error(status: int, code: str, message: str, extra: dict[str, str] | None = None) -> Response:
+    return json_response(status, {"error": {"code": code, "message": message}}, extra)
+
+
 def static_file(root: Path, path: str) -> Response:
     """A file under ``root`` (``/`` is index.html); 404 for anything outside it or hidden."""
     rel = unquote(path).lstrip("/") or "index.html"
@@ -86,17 +98,21 @@ class HttpFace:
         metrics: Callable[[], str],
         offer: Callable[[], dict[str, object]] = dict,
         web_root: Path | None = None,
+        webrtc: OfferHandler | None = None,
     ) -> None:
         self.config = config
         self._ready = ready
         self._metrics = metrics
         self._offer = offer
         self.web_root = web_root or config.web_root or default_web_root()
+        self._webrtc = webrtc
 
-    def __call__(self, connection: ServerConnection, request: Request) -> Response | None:
+    def __call__(self, connection: ServerConnection, request: Request) -> Response | Awaitable[Response] | None:
         path = urlsplit(request.path).path
         if path == STREAM_PATH:
             return self._check_upgrade(connection, request)
+        if path == OFFER_PATH:
+            return self._webrtc_offer(connection, request)
         if path == "/healthz":
             return text(200, "OK", "ok\n")
         if path == "/readyz":
@@ -108,6 +124,26 @@ class HttpFace:
         if request.headers.get("Upgrade"):
             return text(404, "Not Found", f"WebSocket endpoint is {STREAM_PATH}\n")
         return static_file(self.web_root, path)
+
+    def _webrtc_offer(self, connection: ServerConnection, request: Request) -> Response | Awaitable[Response]:
+        """The same Origin and Authorization checks as an upgrade, then the offer's handler."""
+        if self._webrtc is None:
+            return json_error(404, "not_found", "WebRTC calls are not served here")
+        if request.method != "POST":
+            return json_error(405, "bad_offer", f"POST the offer to {OFFER_PATH}", {"Allow": "POST"})
+        if not origin_ok(request.headers.get("Origin"), request.headers.get("Host"), self.config.allowed_origins):
+            return json_error(403, "forbidden", "origin not allowed; add it to server.allowed_origins")
+        header = request.headers.get("Authorization")
+        if header is not None and not token_ok(self.config.token, bearer(header)):
+            return json_error(401, "unauthorized", "invalid token in Authorization header")
+        header_auth = header is not None and self.config.token is not None
+        body = getattr(connection.protocol, "request_body", None)
+        return self._answer(self._webrtc, body, header_auth)
+
+    @staticmethod
+    async def _answer(handler: OfferHandler, body: bytes | None, header_auth: bool) -> Response:
+        status, answer = await handler(body, header_auth)
+        return json_response(status, answer)
 
     def _check_upgrade(self, connection: ServerConnection, request: Request) -> Response | None:
         if not origin_ok(request.headers.get("Origin"), request.headers.get("Host"), self.config.allowed_origins):

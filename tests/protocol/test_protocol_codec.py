@@ -136,6 +136,7 @@ def test_lanes() -> None:
         "final",
         "turn_resumed",
         "tts_audio",
+        "tts_text",
         "tts_done",
         "flow",
         "error",
