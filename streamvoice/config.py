@@ -109,6 +109,16 @@ class ServerConfig(_Section):
     asr_max_batch: int = Field(4, ge=1, le=32, description="ASR windows of different sessions decoded in one batch")
     vad_barge_in: bool = Field(False, description="stop TTS playback when the user starts speaking")
     hello_timeout_s: float = Field(10.0, gt=0, description="a connection must send hello within this")
+    self_hearing: bool | None = Field(
+        None, description="hold back recognition of the server's own reply coming back through the microphone "
+                          "(PROTOCOL 6.12); default: on with an agent or vad_barge_in",
+    )
+    self_hearing_tail_s: float = Field(1.5, ge=0.0, le=10.0, description="a reply counts as audible this long "
+                                       "after its last audio (and its delay)")
+    self_hearing_delay_s: float = Field(1.0, ge=0.0, le=5.0, description="how late the echo of a reply word may "
+                                        "be heard behind its estimated playback")
+    self_hearing_min_user_words: int = Field(2, ge=1, le=10, description="consecutive words unlike the reply "
+                                             "that make an utterance over it the user's")
 
 
 class AgentConfig(_Section):

@@ -6,6 +6,14 @@ Recognition lag is bounded by the degradation ladder (see ``degrade.py``). ``con
 new recognition options (language, languages, task, VAD, end of speech, model) for the next
 utterance (:class:`~streamvoice.asr.reconfigure.ReconfigurableStream`); ``partials`` applies at
 once. A speech start is reported to the session's barge-in policy, each final to its agent (if any).
+
+No self-hearing (with a :class:`~streamvoice.runtime.self_hearing.SelfHearing`): an utterance
+that starts while a reply is audible is held back, ``speech`` ``start`` included, until a
+hypothesis of it is judged. The user's: it is released as it would have been sent (its start,
+then the current hypothesis), and only then does the barge-in policy hear of it. The reply's own
+echo: every later hypothesis is judged again (the user may start speaking over it), and if its
+final is echo too, nothing of the utterance is sent and the agent never sees it. Utterance ids
+on the wire count only utterances sent, so they stay 1, 2, … Outside replies nothing waits.
 """
 
 from __future__ import annotations
@@ -40,6 +48,7 @@ from streamvoice.protocol.options import AsrOptions
 from streamvoice.runtime.degrade import DegradeLadder, FlowChange
 from streamvoice.runtime.observe import NullObserver, Observer
 from streamvoice.runtime.outbox import Outbox
+from streamvoice.runtime.self_hearing import HeardWord, SelfHearing, Verdict, trim_echo
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +95,7 @@ class AsrPipeline:
         on_speech_end: Callable[[int], object] = lambda utterance: None,
         observer: Observer | None = None,
         clock: Callable[[], float] = time.monotonic,
+        self_hearing: SelfHearing | None = None,
     ) -> None:
         self.engine = engine
         self.session_id = session_id
@@ -104,6 +114,13 @@ class AsrPipeline:
         self._ended_at: dict[int, float] = {}  # utterance -> wall time its speech ended
         self._closing = False
         self._partials_wanted = asr.partials
+        self._hearing = self_hearing
+        self._fed = 0  # 16 kHz samples given to the stream: its time is _fed / 16000
+        self._held: dict[int, list[ev.AsrEvent]] = {}  # utterance -> its events held back, oldest first
+        self._wire: dict[int, int] = {}  # stream utterance -> id sent (only utterances sent count)
+        self._next_wire = 1
+        self._gated: dict[int, int] = {}  # released after a hold -> revision of its first partial sent (-1: none yet)
+        self.echo_dropped = 0  # utterances withheld as the reply's own echo
 
     # -- inputs from the router (never block) --------------------------------------------------
     def push(self, samples: np.ndarray, sample_rate: int, seq: int | None = None) -> None:
@@ -113,7 +130,9 @@ class AsrPipeline:
         if self._resampler is None or self._resampler.in_rate != sample_rate:
             self._resampler = Resampler(sample_rate, ASR_SAMPLE_RATE)
         try:
-            events = self.stream.push_audio(self._resampler.process(samples))
+            audio = self._resampler.process(samples)
+            events = self.stream.push_audio(audio)
+            self._fed += len(audio)
         except ValueError as exc:
             self._out.put(ErrorMessage(code=ErrorCode.INVALID_FIELD.value, message=str(exc),
                                        ref=ErrorRef(type="audio", seq=seq)))
@@ -137,6 +156,11 @@ class AsrPipeline:
 
     def _options(self, asr: AsrOptions) -> StreamOptions:
         return stream_options(self._base, asr, self.engine.asr_capabilities(asr.model))
+
+    @property
+    def audio_s(self) -> float:
+        """Input time now: seconds of audio received (the stream's word times are on this timeline)."""
+        return self._fed / ASR_SAMPLE_RATE
 
     @property
     def lag_ms(self) -> float:
@@ -180,41 +204,103 @@ class AsrPipeline:
     # -- events -> messages ----------------------------------------------------------------------
     def _handle(self, events: list[ev.AsrEvent]) -> None:
         for e in events:
-            if isinstance(e, ev.SpeechStarted):
-                self._out.put(Speech(event="start", utterance=e.utterance + 1, time_s=max(0.0, e.time_s)))
-                self._on_speech_start()
-            elif isinstance(e, ev.SpeechEnded):
-                self._ended_at[e.utterance] = self._clock()
-                self._out.put(Speech(event="end", utterance=e.utterance + 1, time_s=max(0.0, e.time_s)))
-                self._on_speech_end(e.utterance + 1)
-            elif isinstance(e, ev.EagerFinal):
-                eager = Final(
-                    utterance=e.utterance + 1, text=e.text, words=_words(e.words), language=e.language or None,
-                    language_probability=min(1.0, max(0.0, e.language_probability)),
-                    start_s=max(0.0, e.start_s), end_s=max(0.0, e.end_s, e.start_s), eager=True,
-                )
-                self._out.put(eager)
-                self._on_final(eager)
-            elif isinstance(e, ev.TurnResumed):
-                resumed = TurnResumed(utterance=e.utterance + 1, time_s=max(0.0, e.time_s))
-                self._out.put(resumed)
-                self._on_resumed(resumed)
-            elif isinstance(e, ev.Partial):
-                self._out.put(Partial(utterance=e.utterance + 1, revision=max(0, e.revision - 1), text=e.text,
-                                      stable_text=e.stable_text, words=_words(e.words) or None))
-            elif isinstance(e, ev.Final):
-                ended = self._ended_at.pop(e.utterance, None)
-                latency = None if ended is None else max(0.0, self._clock() - ended)
-                if latency is not None:
-                    self._obs.final_latency(latency)
-                final = Final(
-                    utterance=e.utterance + 1, text=e.text, words=_words(e.words), language=e.language or None,
-                    language_probability=min(1.0, max(0.0, e.language_probability)),
-                    start_s=max(0.0, e.start_s), end_s=max(0.0, e.end_s, e.start_s),
-                    latency_ms=None if latency is None else int(latency * 1000),
-                )
-                self._out.put(final)
-                self._on_final(final)
+            if self._hearing is not None and isinstance(e, ev.SpeechStarted) and (
+                    self._held or self._hearing.active(e.time_s)):
+                self._held[e.utterance] = []  # a reply is audible (or an earlier utterance is undecided)
+            held = self._held.get(e.utterance)
+            if held is None:
+                self._emit(e)
+                continue
+            if isinstance(e, ev.TurnResumed):  # withdraws a held eager final: neither was sent
+                held[:] = [h for h in held if not isinstance(h, ev.EagerFinal)]
+            elif isinstance(e, (ev.Partial, ev.EagerFinal, ev.Final)):
+                held[:] = [h for h in held if not isinstance(h, (ev.Partial, ev.EagerFinal))] + [e]
+            else:
+                held.append(e)
+            self._decide()
+
+    def _decide(self) -> None:
+        """Judge held utterances, oldest first (a later one waits for an earlier one's fate)."""
+        assert self._hearing is not None
+        while self._held:
+            utterance, held = next(iter(self._held.items()))
+            hyp = next((h for h in reversed(held) if isinstance(h, (ev.Partial, ev.EagerFinal, ev.Final))), None)
+            if hyp is None:
+                return
+            final = isinstance(hyp, ev.Final)
+            verdict = self._hearing.judge(_heard(hyp, held), final=final).verdict
+            if verdict is Verdict.USER:
+                del self._held[utterance]
+                self._gated[utterance] = hyp.revision if isinstance(hyp, ev.Partial) else -1
+                for h in held:
+                    self._emit(h)
+            elif isinstance(hyp, ev.Final):
+                del self._held[utterance]
+                self._ended_at.pop(utterance, None)
+                self.echo_dropped += 1
+                log.info("session %s: an utterance (%.2f-%.2f s) was the reply's own echo: %r", self.session_id,
+                         hyp.start_s, hyp.end_s, hyp.text)
+            else:
+                return
+
+    def _emit(self, e: ev.AsrEvent) -> None:
+        if isinstance(e, ev.SpeechStarted):
+            self._wire[e.utterance] = wire = self._next_wire
+            self._next_wire += 1
+        else:
+            wire = self._wire.get(e.utterance, e.utterance + 1)
+        if isinstance(e, ev.SpeechStarted):
+            self._out.put(Speech(event="start", utterance=wire, time_s=max(0.0, e.time_s)))
+            self._on_speech_start()
+        elif isinstance(e, ev.SpeechEnded):
+            self._ended_at[e.utterance] = self._clock()
+            self._out.put(Speech(event="end", utterance=wire, time_s=max(0.0, e.time_s)))
+            self._on_speech_end(wire)
+        elif isinstance(e, ev.EagerFinal):
+            eager = Final(
+                utterance=wire, text=e.text, words=_words(e.words), language=e.language or None,
+                language_probability=min(1.0, max(0.0, e.language_probability)),
+                start_s=max(0.0, e.start_s), end_s=max(0.0, e.end_s, e.start_s), eager=True,
+            )
+            self._out.put(eager)
+            self._on_final(eager)
+        elif isinstance(e, ev.TurnResumed):
+            resumed = TurnResumed(utterance=wire, time_s=max(0.0, e.time_s))
+            self._out.put(resumed)
+            self._on_resumed(resumed)
+        elif isinstance(e, ev.Partial):
+            first = self._gated.get(e.utterance, 1)  # a released utterance's partials count from its first sent
+            if first < 0:
+                first = self._gated[e.utterance] = e.revision
+            self._out.put(Partial(utterance=wire, revision=max(0, e.revision - first), text=e.text,
+                                  stable_text=e.stable_text, words=_words(e.words) or None))
+        elif isinstance(e, ev.Final):
+            self._wire.pop(e.utterance, None)
+            if self._gated.pop(e.utterance, None) is not None:
+                e = self._trimmed(e)
+            ended = self._ended_at.pop(e.utterance, None)
+            latency = None if ended is None else max(0.0, self._clock() - ended)
+            if latency is not None:
+                self._obs.final_latency(latency)
+            final = Final(
+                utterance=wire, text=e.text, words=_words(e.words), language=e.language or None,
+                language_probability=min(1.0, max(0.0, e.language_probability)),
+                start_s=max(0.0, e.start_s), end_s=max(0.0, e.end_s, e.start_s),
+                latency_ms=None if latency is None else int(latency * 1000),
+            )
+            self._out.put(final)
+            self._on_final(final)
+
+    def _trimmed(self, e: ev.Final) -> ev.Final:
+        """A released utterance's final without the reply's echo before and after the user's words."""
+        if self._hearing is None or not e.words:
+            return e
+        lo, hi = trim_echo(self._hearing.judge(_heard(e, []), final=True))
+        if (lo, hi) == (0, len(e.words)) or lo >= hi:
+            return e  # nothing to cut, or nothing would be left: the final as decoded
+        kept = e.words[lo:hi]
+        return replace(e, words=kept, text=" ".join(w.word.strip() for w in kept),
+                       start_s=kept[0].start_s, end_s=kept[-1].end_s)
 
     # -- degradation ----------------------------------------------------------------------------
     def _check_lag(self) -> None:
@@ -238,3 +324,16 @@ class AsrPipeline:
 
     def _announce(self, change: FlowChange) -> None:
         self._out.put(ServerFlow(lag_ms=max(0, change.lag_ms), level=change.level, dropped_ms=change.dropped_ms))
+
+
+def _heard(hyp: ev.Partial | ev.EagerFinal | ev.Final, held: list[ev.AsrEvent]) -> list[HeardWord]:
+    """A hypothesis as timed words; without word timings its words span the utterance so far."""
+    if hyp.words:
+        return [HeardWord(w.word, w.start_s, w.end_s) for w in hyp.words]
+    start = next((h.time_s for h in held if isinstance(h, ev.SpeechStarted)), None)
+    if isinstance(hyp, ev.Partial):
+        lo, hi = (start if start is not None else 0.0), float("inf")  # still open: it reaches up to now
+    else:
+        lo = hyp.start_s if start is None else min(start, hyp.start_s)
+        hi = max(lo, hyp.end_s)
+    return [HeardWord(word, lo, hi) for word in hyp.text.split()]

@@ -19,16 +19,17 @@ from typing import Any
 from streamvoice.asr.options import StreamOptions
 from streamvoice.config import Config
 from streamvoice.engine.engine import SpeechEngine
-from streamvoice.protocol.messages import Final, TtsDone, TurnResumed
+from streamvoice.protocol.messages import Final, TtsAudio, TtsDone, TurnResumed
 from streamvoice.runtime.agent_loop import AgentLoop
 from streamvoice.runtime.agents.factory import agent_factory
 from streamvoice.runtime.asr_pipeline import AsrPipeline
 from streamvoice.runtime.barge_in import BargeIn
 from streamvoice.runtime.credits import CreditPacer
-from streamvoice.runtime.events import ClientBye, Inbound, SessionClosed, SessionStarted
+from streamvoice.runtime.events import ClientBye, FlowReported, Inbound, SessionClosed, SessionStarted
 from streamvoice.runtime.observe import NullObserver, Observer
 from streamvoice.runtime.outbox import Outbox
 from streamvoice.runtime.router import route
+from streamvoice.runtime.self_hearing import SelfHearing
 from streamvoice.runtime.tts_pipeline import TtsPipeline
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ class Session:
         self.tts: TtsPipeline | None = None
         self.barge_in = BargeIn(config.server.vad_barge_in, self._stop_speaking)
         self.agent: AgentLoop | None = None  # config.agent.kind: who answers finals (none: the client)
+        self.hearing: SelfHearing | None = None  # what it plays, so as not to hear itself (server.self_hearing)
         self._started = asyncio.Event()
         self._closed = False
         self._asr_task: asyncio.Task[None] | None = None
@@ -67,6 +69,8 @@ class Session:
     def handle(self, event: Inbound) -> None:
         """One inbound event (never blocks): pipeline events are routed, lifecycle ones handled here."""
         if route(event, self.asr, self.tts):
+            if isinstance(event, FlowReported) and self.hearing is not None and self.asr is not None:
+                self.hearing.played(event.turn, event.played_ms, event.buffered_ms, self.asr.audio_s)
             return
         if isinstance(event, SessionStarted):
             self._start(event)
@@ -79,9 +83,14 @@ class Session:
     def _start(self, event: SessionStarted) -> None:
         cfg = self.config
         make_agent = agent_factory(cfg.agent)
+        srv = cfg.server
+        if srv.self_hearing or (srv.self_hearing is None and (make_agent is not None or srv.vad_barge_in)):
+            self.hearing = SelfHearing(tail_s=srv.self_hearing_tail_s, delay_s=srv.self_hearing_delay_s,
+                                       min_user_words=srv.self_hearing_min_user_words)
         self.tts = TtsPipeline(
             self.engine, self.id, event.tts, CreditPacer(cfg.server.max_audio_lead_ms), self.outbox,
             frame_ms=cfg.tts.frame_ms, observer=self._obs, clock=self._clock, on_done=self._tts_done,
+            on_audio=self._tts_audio,
         )
         if make_agent is not None:
             self.agent = AgentLoop(make_agent(), self.tts, self.outbox, self.id)
@@ -89,7 +98,7 @@ class Session:
             self.engine, self.id, StreamOptions.from_config(cfg.asr), event.asr, self.outbox,
             max_lag_ms=cfg.server.max_asr_lag_ms, on_speech_start=self.barge_in.speech_started,
             on_final=self._final, on_resumed=self._resumed, on_speech_end=self._speech_end,
-            observer=self._obs, clock=self._clock,
+            observer=self._obs, clock=self._clock, self_hearing=self.hearing,
         )
         self._started.set()
         log.info("session %s: ready (v%d)", self.id, event.version)
@@ -112,7 +121,14 @@ class Session:
         if self.agent is not None:
             self.agent.release(utterance)
 
+    def _tts_audio(self, audio: TtsAudio, ms: float) -> None:
+        if self.hearing is not None and self.asr is not None:
+            words = [(w.word, float(w.start_ms), float(w.end_ms)) for w in audio.words or ()]
+            self.hearing.audio_sent(audio.turn, audio.offset_ms, ms, words, self.asr.audio_s)
+
     def _tts_done(self, done: TtsDone) -> None:
+        if self.hearing is not None:
+            self.hearing.turn_done(done.turn, None if done.status == "complete" else (done.played_ms or 0))
         if self.agent is not None:
             self.agent.on_tts_done(done)
 

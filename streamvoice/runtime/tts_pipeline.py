@@ -64,6 +64,7 @@ class TtsPipeline:
         observer: Observer | None = None,
         clock: Callable[[], float] = time.monotonic,
         on_done: Callable[[TtsDone], object] = lambda done: None,
+        on_audio: Callable[[TtsAudio, float], object] = lambda audio, ms: None,
     ) -> None:
         self.engine = engine
         self.session_id = session_id
@@ -80,6 +81,7 @@ class TtsPipeline:
         self._credit = asyncio.Event()
         self._closing = False
         self._on_done = on_done  # every tts_done, after it is put in the outbox (the agent learns what was heard)
+        self._on_audio = on_audio  # every tts_audio sent, with its ms (the session knows what it plays)
         self._last_turn = 0  # highest turn id seen: a server-opened turn takes the next one
         self._held: set[int] = set()  # turns synthesized but not sent yet (a reply to an eager final)
 
@@ -250,6 +252,7 @@ class TtsPipeline:
                 message = _message(frame)
                 await self._out.put_audio(message)
                 turn.words.extend(message.words or ())
+                self._on_audio(message, frame_ms)
                 self.pacer.on_sent(turn.id, frame_ms, self._clock())
                 turn.sent_ms += frame_ms
 
