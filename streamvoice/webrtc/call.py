@@ -48,6 +48,7 @@ from streamvoice.protocol.session_events import (
     Send,
     SessionClosed,
 )
+from streamvoice.runtime.barge_in import BargeIn
 from streamvoice.runtime.events import AudioSamples
 from streamvoice.runtime.observe import NullObserver, Observer
 from streamvoice.runtime.session import Session
@@ -85,6 +86,9 @@ class RtcCall:
         self.session = Session(session_id, engine, config, self, on_failure=self._pipeline_failed,
                                observer=self._obs, clock=clock)
         self.track = SpeechTrack(config.server.max_audio_lead_ms + TRACK_MARGIN_MS, on_played=self._played)
+        policy_ = self.session.barge_in  # the session's barge-in policy, plus the audio already on the track
+        self.session.barge_in = BargeIn(policy_.on_speech_start,
+                                        lambda: (policy_.speech_started(), self._silence(None)))
         self.pc: RTCPeerConnection | None = None
         self.channel: RTCDataChannel | None = None
         self._mic: MediaStreamTrack | None = None

@@ -92,7 +92,8 @@ class Heard:
 class RtcClient:
     """One call from the test's side."""
 
-    def __init__(self, mic: MediaStreamTrack | None = None, *, channel: bool = True, audio: bool = True) -> None:
+    def __init__(self, mic: MediaStreamTrack | None = None, *, channel: bool = True, audio: bool = True,
+                 label: str = "streamvoice") -> None:
         self.pc = RTCPeerConnection()
         self.mic = mic or ClipTrack()
         self.messages: asyncio.Queue[ServerMessage] = asyncio.Queue()
@@ -102,7 +103,7 @@ class RtcClient:
         self._tasks: list[asyncio.Task[None]] = []
         if audio:
             self.pc.addTransceiver(self.mic, direction="sendrecv")
-        self.channel = self.pc.createDataChannel("streamvoice") if channel else None
+        self.channel = self.pc.createDataChannel(label) if channel else None
         if self.channel is not None:
             self.channel.on("open", self.opened.set)
             self.channel.on("message", lambda m: self.messages.put_nowait(decode_server(m)))

@@ -269,3 +269,52 @@ async def test_bye_ends_the_call(start_server) -> None:  # type: ignore[no-untyp
 def test_silence_threshold_is_below_the_fake_voice() -> None:
     t = np.arange(960) / 48000
     assert np.sqrt(np.mean((0.1 * np.sin(2 * np.pi * 220 * t)) ** 2)) > 10 * SILENT
+
+
+async def test_a_call_whose_streamvoice_channel_never_opens_is_dropped(start_server) -> None:  # type: ignore[no-untyped-def]
+    srv = await start_server(hello_timeout_s=1.5)
+    client = RtcClient(label="chat")  # connects, but not with the protocol's channel
+    try:
+        status, _ = await client.connect(srv.port)
+        assert status == 200 and client.session in srv.sessions
+        async with asyncio.timeout(10):
+            while srv.sessions:
+                await asyncio.sleep(0.05)
+        assert client.messages.empty(), "nothing of the protocol on a channel with another label"
+    finally:
+        await client.close()
+
+
+async def test_an_oversized_offer_is_refused_unread(start_server) -> None:  # type: ignore[no-untyped-def]
+    srv = await start_server()
+    status, _ = await post(srv.port, "/v1/webrtc/offer", b"{" + b" " * 70_000 + b"}")
+    assert status == 413
+    assert not srv.sessions
+
+
+async def test_server_barge_in_cuts_the_speech_on_the_track(start_server, data_dir) -> None:  # type: ignore[no-untyped-def]
+    from streamvoice.audio.resample import resample
+    from streamvoice.audio.wavio import read_audio
+    from tests.webrtc.rtc_client import ClipTrack
+
+    audio = read_audio(data_dir / "LJ001-0004.wav")
+    speech, rate = (audio[0], audio[1]) if isinstance(audio, tuple) else (audio, 16000)
+    voice = resample(np.asarray(speech, np.float32), int(rate), 48000)
+    mic = ClipTrack(np.concatenate([np.zeros(48000 * 2, np.float32), voice]))  # the user speaks after 2 s
+    # the whole reply (4 s) is synthesized and queued on the track at once: cutting it is the track's job
+    srv = await start_server(engine=FakeEngine(ms_per_char=60.0), vad_barge_in=True, max_audio_lead_ms=6000)
+    client = await open_call(srv, mic=mic)
+    try:
+        await client.next("ready")
+        call = srv.sessions[client.session]
+        client.send(Text(text="An answer that the user will interrupt, before its end.", final=True))
+        start = await client.next("speech", timeout=10)
+        assert start.event == "start"
+        frames = call.track.audio_frames
+        done = await client.next("tts_done", timeout=5)
+        assert done.status == "cancelled"
+        await asyncio.sleep(0.5)
+        assert call.track.audio_frames - frames <= 1, "speech went on after the user started speaking"
+        assert 1500 <= (done.played_ms or 0) < done.duration_ms - 300, done
+    finally:
+        await client.close()
