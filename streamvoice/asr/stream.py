@@ -10,11 +10,12 @@ committed word (from the utterance's start until a word is committed) to now is 
 hypotheses agree on. Each decode is prompted with the text before its window (earlier finals of
 the session, committed words) and forced to start with the committed words inside it, so it only
 adds words after them. A few seconds of heard context decode as well as the whole utterance did
-and cost a fraction (``bench.asr_wer``, ``bench.asr_latency``). When the window outgrows ``window_s`` it slides to just before
-the last committed word (``overlap_s``). The final decode at the utterance end (the speech plus
-``hangover_ms``) commits everything; what it adds after the speech ended is dropped. The language comes from the
-session's :class:`~streamvoice.asr.language.LanguagePolicy`; until it is settled nothing is
-committed. At most one decode per stream is in flight; finals go before partials.
+and cost a fraction (``bench.asr_wer``, ``bench.asr_latency``). When the window outgrows
+``window_s`` it slides to just before the last committed word (``overlap_s``). The final decode
+at the utterance end (the speech plus ``hangover_ms``) commits everything; what it adds after the
+speech ended is dropped. The language comes from the session's
+:class:`~streamvoice.asr.language.LanguagePolicy`; until it is settled nothing is committed. At
+most one decode per stream is in flight; finals go before partials.
 """
 
 from __future__ import annotations
