@@ -29,7 +29,8 @@ between ``early_s`` before the reply word's start and ``delay_s`` after its end.
 **The rule** (:meth:`judge`). The hypothesis and the nearby reply words are normalised
 (:func:`~streamvoice.textnorm.normalize`) and aligned in order (longest common subsequence, where
 two words match when they are alike in spelling — equal, a close edit ratio, or one a long prefix
-of the other — *and* in time). Then:
+of the other — *and* in time). A word that says again a reply word matched before it, in time,
+counts as matched too (Whisper repeats the words of a window that ends mid-word). Then:
 
 * ``USER`` when ``min_user_words`` or more consecutive hypothesis words match no reply word (real
   speech over the reply);
@@ -240,6 +241,7 @@ class SelfHearing:
                     best = prev[j - 1] + 1
                 row[j] = best
         found: set[int] = set()
+        heard: set[int] = set()  # reply tokens matched
         i, j = n, m
         while i > 0 and j > 0:
             if score[i][j] == score[i - 1][j]:
@@ -248,18 +250,32 @@ class SelfHearing:
                 j -= 1
             else:
                 found.add(hyp[i - 1][3])
+                heard.add(j - 1)
                 i -= 1
                 j -= 1
+        # Whisper repeats words of a cut-off window ("the printing pressed, the printing"): a word
+        # that says again a reply word already matched, in time, is the same echo
+        for tok, hs, he, index in hyp:
+            if index not in found and any(
+                    hs <= reply[k][2] + self.delay_s and he >= reply[k][1] - self.early_s and similar(tok, reply[k][0])
+                    for k in heard):
+                found.add(index)
         return found
 
 
-def trim_echo(judgement: Judgement) -> tuple[int, int]:
+def trim_echo(judgement: Judgement, min_run: int = 2) -> tuple[int, int]:
     """The slice ``[lo, hi)`` of a hypothesis's words left once leading and trailing echo is cut
-    (the reply heard before the user started and after they stopped); echo amid user words stays."""
+    (the reply heard before the user started and after they stopped); echo amid user words stays,
+    and so does a lone matching word at an edge (the user may well have said it: fewer than
+    ``min_run`` words are not cut)."""
     flags = judgement.echo
     lo, hi = 0, len(flags)
     while lo < hi and flags[lo]:
         lo += 1
     while hi > lo and flags[hi - 1]:
         hi -= 1
+    if lo < min_run:
+        lo = 0
+    if len(flags) - hi < min_run:
+        hi = len(flags)
     return lo, hi

@@ -47,6 +47,8 @@ CASES = [
     ("reply words in the wrong order", heard("common cheap became books", 10.0, 0.6), False, Verdict.USER),
     ("echo with one inserted word", heard("The printing press uh changed everything", 10.1, 0.33), False,
      Verdict.ECHO),
+    ("echo repeated by a window cut mid-word", heard("the printing pressed the printing", 10.0, 0.25), False,
+     Verdict.ECHO),
     ("reply words heard before they were played", heard("became cheap and common", 10.0), False, Verdict.USER),
 ]
 
@@ -100,11 +102,14 @@ def test_a_cancelled_turn_forgets_the_words_never_played() -> None:
 
 def test_trim_cuts_leading_and_trailing_echo_only() -> None:
     sh = playing()
-    words = heard("The printing press wait stop talking changed", 10.1)
+    words = heard("The printing press wait stop talking changed everything", 10.1)
     j = sh.judge(words)
     assert j.verdict is Verdict.USER
     lo, hi = trim_echo(j)
     assert [w.word for w in words[lo:hi]] == ["wait", "stop", "talking"]
+    words = heard("printing in the only sense changed", 10.4)  # one word like the reply's at an edge stays
+    lo, hi = trim_echo(sh.judge(words))
+    assert [w.word for w in words[lo:hi]] == ["printing", "in", "the", "only", "sense", "changed"]
 
 
 @pytest.mark.parametrize(("a", "b", "same"), [
