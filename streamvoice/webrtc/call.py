@@ -264,9 +264,14 @@ class RtcCall:
             self._send(send)
 
     def _on_message(self, message: bytes | str) -> None:
+        """One data channel message (called by aiortc's SCTP task: a failure here must not reach it)."""
         started = self._clock()
         self._obs.frame_in("text" if isinstance(message, str) else "binary")
-        self._do(self.core.receive_frame(message, started))
+        try:
+            self._do(self.core.receive_frame(message, started))
+        except Exception:
+            log.exception("call %s: handling a data channel message failed", self.id)
+            self._pipeline_failed("handling a message")
         self._obs.routing_delay(self._clock() - started)
 
     def _send(self, send: Send) -> None:

@@ -318,3 +318,31 @@ async def test_server_barge_in_cuts_the_speech_on_the_track(start_server, data_d
         assert 1500 <= (done.played_ms or 0) < done.duration_ms - 300, done
     finally:
         await client.close()
+
+
+async def test_server_stop_flushes_the_final_of_an_open_utterance_before_bye(start_server, data_dir) -> None:  # type: ignore[no-untyped-def]
+    from streamvoice.audio.resample import resample
+    from streamvoice.audio.wavio import read_audio
+    from tests.webrtc.rtc_client import ClipTrack
+
+    audio = read_audio(data_dir / "LJ001-0004.wav")
+    speech, rate = (audio[0], audio[1]) if isinstance(audio, tuple) else (audio, 16000)
+    mic = ClipTrack(resample(np.asarray(speech, np.float32), int(rate), 48000))
+    srv = await start_server()
+    client = await open_call(srv, mic=mic)
+    try:
+        await client.next("ready")
+        start = await client.next("speech", timeout=10)
+        assert start.event == "start"
+        await asyncio.sleep(1.0)  # mid-utterance: the clip lasts 5 s
+        assert not mic.done
+        await srv.stop(5.0)
+        seen = []
+        async with asyncio.timeout(5):
+            while not seen or seen[-1].type != "bye":
+                seen.append(await client.messages.get())
+        finals = [m for m in seen if m.type == "final"]
+        assert finals and finals[0].utterance == start.utterance and finals[0].text, seen
+        assert not srv.sessions
+    finally:
+        await client.close()
