@@ -14,7 +14,8 @@ ASR stream has received (its word times are on it). Reply words are known in tur
 the input time at which turn time 0 was (or would have been) played:
 
 * when the turn's first frame is sent, ``anchor = input time now``: the client is assumed to play
-  on receipt, as the credit pacer assumes (PROTOCOL 8.1);
+  on receipt, as the credit pacer assumes (PROTOCOL 8.1); a later frame sent after its time
+  (synthesis fell behind, playback ran dry) moves it so that the frame plays on receipt;
 * each client ``flow`` report moves it: ``anchor = input time at the report - played_ms`` (or
   ``sent_ms - buffered_ms``): the position the client says it has reached is heard now;
 * a word is *placed* (its input time frozen) at the first report that says it has been played,
@@ -136,6 +137,12 @@ class SelfHearing:
             state = _Turn(turn, anchor_s=input_s - offset_ms / 1000.0)
             self._turns.append(state)
         self._current = state
+        due = input_s - offset_ms / 1000.0
+        if due > state.anchor_s:  # sent after its time (synthesis fell behind): it plays on receipt
+            for word in state.words:
+                if word.placed_s is None and word.start_ms < offset_ms:
+                    word.placed_s = state.anchor_s + word.start_ms / 1000.0  # already played on time
+            state.anchor_s = due
         state.sent_ms = max(state.sent_ms, offset_ms + duration_ms)
         for text, start_ms, end_ms in words:
             tokens = tuple(normalize(text).split())
@@ -173,13 +180,8 @@ class SelfHearing:
     # -- questions ------------------------------------------------------------------------------
     def active(self, input_s: float) -> bool:
         """Is a reply audible at ``input_s`` (from its start to ``delay_s + tail_s`` after its end)?"""
-        for t in self._turns:
-            start = t.anchor_s - self.early_s
-            if not t.ended and input_s >= start:
-                return True
-            if start <= input_s <= t.anchor_s + t.audible_ms / 1000.0 + self.delay_s + self.tail_s:
-                return True
-        return False
+        return any(t.anchor_s - self.early_s <= input_s <= t.anchor_s + t.audible_ms / 1000.0 + self.delay_s
+                   + self.tail_s for t in self._turns)
 
     def judge(self, words: Sequence[HeardWord], *, final: bool = False) -> Judgement:
         """Echo, user speech, or not yet known (see the module docstring for the rule)."""

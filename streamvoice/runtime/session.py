@@ -128,7 +128,7 @@ class Session:
 
     def _tts_done(self, done: TtsDone) -> None:
         if self.hearing is not None:
-            self.hearing.turn_done(done.turn, None if done.status == "complete" else (done.played_ms or 0))
+            self.hearing.turn_done(done.turn, (done.played_ms or 0) if done.status == "cancelled" else None)
         if self.agent is not None:
             self.agent.on_tts_done(done)
 

@@ -63,7 +63,7 @@ def test_active_while_playing_and_for_the_tail_only() -> None:
     words = reply_words()
     assert not sh.active(10.0)
     sh.audio_sent(1, 0, 1000, words[:3], input_s=10.0)
-    assert not sh.active(9.0) and sh.active(10.0) and sh.active(60.0)  # not ended: more may come
+    assert not sh.active(9.0) and sh.active(10.0) and sh.active(13.4) and not sh.active(13.6)
     sh.audio_sent(1, 1000, 3400, words[3:], input_s=10.2)
     sh.turn_done(1, None)
     end = 10.0 + 4.4
@@ -118,3 +118,14 @@ def test_trim_cuts_leading_and_trailing_echo_only() -> None:
 ])
 def test_similar_words(a: str, b: str, same: bool) -> None:
     assert similar(a, b) is same
+
+
+def test_a_frame_sent_after_its_time_plays_on_receipt() -> None:
+    sh = SelfHearing()
+    words = reply_words()
+    sh.audio_sent(1, 0, 1200, words[:3], input_s=10.0)  # the first sentence, played from 10.0
+    sh.audio_sent(1, 1200, 3200, words[3:], input_s=14.0)  # the next one came 2.8 s late: played from 14.0
+    assert sh.judge(heard("The printing press", 10.1)).verdict is Verdict.ECHO
+    assert sh.judge(heard("changed everything because", 14.05)).verdict is Verdict.ECHO
+    assert sh.judge(heard("changed everything because", 11.25)).verdict is Verdict.USER
+    assert sh.active(14.0 + 3.2 + 2.4) and not sh.active(14.0 + 3.2 + 2.6)
