@@ -48,9 +48,12 @@ async def test_offer_answer_ready_and_a_text_is_spoken_on_the_track(start_server
             message = await client.next_any(("tts_text", "tts_done"), timeout=15)
             if isinstance(message, TtsDone):
                 done = message
+                loud_at_done = len(loud(client, sent))
                 break
             captions.append(message)
         assert done.status == "complete" and done.turn == 1
+        # tts_done left with the turn's last sample, not when synthesis ended (1.5 s of lead earlier)
+        assert loud_at_done >= 0.85 * done.duration_ms / 20, (loud_at_done, done.duration_ms)
         await asyncio.sleep(0.2)
         spoken = loud(client, sent)
         assert spoken, "the text gave audio on the track"
