@@ -12,8 +12,9 @@ import pytest
 
 from streamvoice.engine.fake import FakeEngine
 from streamvoice.protocol.messages import Cancel, Ping, Text, TtsDone, TtsText
-from tests.webrtc.rtc_client import RtcClient, post
+from tests.webrtc.rtc_client import RtcClient, needs_interface, post
 
+pytestmark = needs_interface
 SILENT = 0.003  # frame RMS below this is silence (the fake voice is a 0.1-amplitude tone: RMS ~0.07)
 
 

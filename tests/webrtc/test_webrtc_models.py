@@ -16,9 +16,9 @@ from streamvoice.audio.wavio import read_audio
 from streamvoice.engine.engine import load_engine
 from streamvoice.protocol.messages import Final, Text, TtsDone
 from tests.server.test_server_models import models_config, words
-from tests.webrtc.rtc_client import ClipTrack, RtcClient
+from tests.webrtc.rtc_client import ClipTrack, RtcClient, needs_interface
 
-pytestmark = pytest.mark.models
+pytestmark = [pytest.mark.models, needs_interface]
 
 
 @pytest.fixture(scope="module")
