@@ -135,7 +135,7 @@ def report(items: list[tuple[str, str, list[str]]], heard_by: dict[str, list[str
          "errors": {s: dict(errors[s]) for s in systems}, "words": dict(words), "sentences": len(items), "rtf": rtf,
          "transcripts": {"texts": [t for _, t, _ in items], **heard_by}},
         settings={"quick": args.quick, "smoke": args.smoke, "voice": args.voice, "threads": args.threads,
-                  "first_window_ms": args.first_window_ms,
+                  "first_window_ms": args.first_window_ms, "first_window_pace": args.first_window_pace,
                   "asr": "whisper-base int8, beam 5", "data": str(DATA.relative_to(DATA.parents[2]))},
         argv=argv, mode="smoke" if args.smoke else "quick" if args.quick else "full",
     )
@@ -150,6 +150,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--first-window-ms", type=int, default=0,
                         help="also speak the streamed text with tts.first_audio_window_ms = MS (streamed-window)")
+    parser.add_argument("--first-window-pace", type=float, default=0.0,
+                        help="size first windows for this vocoder pace, s per 25 ms frame, not the one measured at "
+                             "load (the load decides whether and where a chunk splits: pin it to compare renderings)")
     parser.add_argument("--systems", default="",
                         help="speak only these systems, comma-separated (a partial run: compare within it only)")
     parser.add_argument("--rescore", type=Path, metavar="RESULT_JSON",
@@ -183,9 +186,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     windowed = None
     if args.first_window_ms:
         windowed = load_kokoro(model_dir, config.tts.model_copy(update={"first_audio_window_ms": args.first_window_ms}))
+        if windowed.split is not None and args.first_window_pace > 0:
+            windowed.split.pace.seconds_per_frame = args.first_window_pace
         if windowed.split is not None:
             print(f"{WINDOWED}: vocoder pace measured at load {windowed.split.pace.seconds_per_frame * 1000:.2f} ms "
-                  "per 25 ms frame (sizes the first window)")
+                  "per 25 ms frame (sizes the first window)" + (" (pinned)" if args.first_window_pace > 0 else ""))
     reference = load_kokoro_onnx(model_dir, args.voice, args.threads)
     g2p = phonemizer_for_voice(args.voice)
     asr = WhisperModel(str(require(config.models.dir, "whisper-base")), device="cpu", compute_type="int8",
@@ -203,6 +208,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         audio, _ = reference.create(text, voice=args.voice, speed=1.0, lang="en-us")
         return np.asarray(audio, np.float32), time.perf_counter() - t
 
+    split_count = {True: 0, False: 0}  # first chunks answered in two parts, by backend (windowed or not)
+
     def parts_of(backend: Any) -> Parts:
         def speak(text: str, first: bool) -> list[Any]:
             try:
@@ -212,6 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not (first and len(chunks) == 1):
                 return [merge_results([backend.synthesize(c, args.voice, 1.0) for c in chunks])]
             out = [backend.synthesize(replace(chunks[0], early_audio=True), args.voice, 1.0)]
+            split_count[backend is windowed] += out[0].rest is not None
             while out[-1].rest is not None:
                 out.append(backend.synthesize(out[-1].rest, args.voice, 1.0))
             return out
@@ -249,6 +257,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"  [{system}] {text!r}\n  {' ' * (len(system) + 2)} heard {heard!r}")
         print(f"{category:13s} {', '.join(line)}  {text[:60]!r}", flush=True)
     rtf = {s: compute[s] / audio_s[s] for s in systems if audio_s[s]}
+    if windowed is not None:
+        print(f"{WINDOWED}: first chunks in two windows in {split_count[True]} of {len(items)} sentences")
     print(f"load average (1 min) at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (RTF depends on it)")
     path = report(items, heard_by, rtf, args, argv)
     print(f"wrote {path}")
