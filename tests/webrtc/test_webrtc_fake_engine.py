@@ -350,3 +350,22 @@ async def test_server_stop_flushes_the_final_of_an_open_utterance_before_bye(sta
         assert not srv.sessions
     finally:
         await client.close()
+
+
+async def test_an_offer_sent_after_100_continue_is_answered(start_server) -> None:  # type: ignore[no-untyped-def]
+    srv = await start_server(hello_timeout_s=2.0)
+    body = _offer_json(await _sdp(audio=True, channel=True))
+    reader, writer = await asyncio.open_connection("127.0.0.1", srv.port)
+    try:
+        writer.write(f"POST /v1/webrtc/offer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     f"Content-Length: {len(body)}\r\nExpect: 100-continue\r\n\r\n".encode())
+        await writer.drain()
+        assert await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5) == b"HTTP/1.1 100 Continue\r\n\r\n"
+        writer.write(body)
+        raw = await asyncio.wait_for(reader.read(), 15)
+    finally:
+        writer.close()
+    assert raw.startswith(b"HTTP/1.1 200 ") and b'"type": "answer"' in raw
+    async with asyncio.timeout(15):  # the peer never connects: the call is dropped after the hello timeout
+        while srv.sessions:
+            await asyncio.sleep(0.1)
