@@ -231,13 +231,19 @@ class RtcCall:
             self._lost(f"the data channel did not open within {limit:g} s")
 
     async def _pump(self, track: MediaStreamTrack) -> None:
-        await pump_microphone(track, self._deliver)
+        """The microphone until its track ends; a frame that cannot be decoded fails this call only."""
+        try:
+            await pump_microphone(track, self._deliver)
+        except Exception:
+            log.exception("call %s: the microphone track failed", self.id)
+            self._pipeline_failed("the microphone track")
 
     def _deliver(self, samples: AudioSamples) -> None:
         if self.core.state is State.READY and not self._ending:
             self.session.handle(samples)
 
     async def _close_after_flush(self) -> None:
+        self.hangup_reason = self.hangup_reason or (self._close[1] if self._close else "closed")
         channel = self.channel
         if channel is not None:
             with contextlib.suppress(TimeoutError):
@@ -246,7 +252,6 @@ class RtcCall:
                         await asyncio.sleep(0.02)
             await asyncio.sleep(0.05)  # the SCTP layer hands the last chunk to DTLS
             channel.close()
-        self.hangup_reason = self.hangup_reason or (self._close[1] if self._close else "closed")
         self._end()
 
     # -- the data channel --------------------------------------------------------------------------
