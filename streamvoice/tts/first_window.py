@@ -11,6 +11,14 @@ covers the remainder's vocoding, judged from the vocoder's pace measured on this
 load: a head of a fixed 0.4 s would leave the client silent for the remainder's ~0.5 s (gapless
 playback matters more than an early first sample). When that head would cost nearly the whole
 chunk, the chunk is vocoded whole. Later chunks are always whole.
+
+Measured (``bench.tts_ttfa --first-window-ms 400,0``, 8 replies per rate, fresh server per rate
+and setting, 2 cores at load ~4 from other work; contexts 8 + 8): first audio p50 1.09 s against
+1.64 s whole at 15 words/s, 0.64 against 1.31 s at 50 words/s; the first window's audio always
+outlasted the remainder's vocoding (margin min +0.06 s). Under load ~9 the pace measured at
+load makes most first chunks whole, as designed. Off by default (``tts.first_audio_window_ms``
+= 0) until a run on a quiet machine with the 16 + 16 contexts confirms it: that run was not
+possible in this session (load 7-9 from other benchmarks).
 """
 
 from __future__ import annotations
