@@ -35,6 +35,8 @@ from streamvoice.tts.vocoder_windows import FRAME_SAMPLES, SAMPLE_RATE, Prosody,
 # (8 first chunks: spectral change at the join 6.7 dB, the whole audio's own there 8.0) for 0.56x
 # instead of ~0.65x the first audio, but the round trip heard two more words wrong over 520 (0.38 ->
 # 0.77 %, "built" and "Ahmed" in first chunks, both right again with 16 + 16): 16 + 16 it is.
+# With 16 + 16 (``bench.tts_roundtrip --first-window-ms 400 --first-window-pace 0.0125``, 47 of 48
+# first chunks split): 0.19 % against 0.38 % whole, 520 words ("lives" lost once, one word fewer wrong).
 HEAD_CONTEXT = 16  # frames after the head: its AdaIN statistics and the crossfade's right side
 REST_CONTEXT = 16  # frames before the remainder
 CROSSFADE = 960  # samples (40 ms) blended at the window join
