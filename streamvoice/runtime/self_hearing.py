@@ -38,7 +38,9 @@ counts as matched too (Whisper repeats the words of a window that ends mid-word)
 * else ``ECHO`` when at least one word matched and matched words are at least as many as the
   others (mostly the reply, ASR errors allowed);
 * else ``UNSURE`` (too little to say); for a final hypothesis ``UNSURE`` resolves to ``USER`` when
-  unmatched words outnumber matched ones, else ``ECHO`` (an empty final is ``ECHO``: nothing to say).
+  unmatched words outnumber matched ones and are ``min_user_words`` or more, else ``ECHO``: a
+  single word over a reply is withheld (a garbled word of echo must not stop it; an empty final
+  has nothing to say).
 """
 
 from __future__ import annotations
@@ -207,8 +209,8 @@ class SelfHearing:
             verdict = Verdict.USER
         elif matched >= 1 and matched >= unmatched:
             verdict = Verdict.ECHO
-        elif final:
-            verdict = Verdict.USER if unmatched > matched else Verdict.ECHO
+        elif final:  # too short to tell: one garbled word of echo must not stop the reply
+            verdict = Verdict.USER if unmatched > matched and unmatched >= self.min_user_words else Verdict.ECHO
         else:
             verdict = Verdict.UNSURE
         return Judgement(verdict, tuple(echo), matched, unmatched, best)
