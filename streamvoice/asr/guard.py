@@ -25,6 +25,7 @@ from streamvoice.asr.merge import word_key
 NO_SPEECH_PROB = 0.6
 LOW_LOGPROB = -1.0
 MIN_WORD_S = 0.06  # a repeat whose words average less audio than this was not spoken
+UNHEARD_P = 0.1  # a final's last words below this probability were added to silence, not heard
 
 SILENCE_PHRASES = frozenset(
     {
@@ -105,6 +106,17 @@ def cut_restart(words: Sequence[Word]) -> list[Word]:
         if keys[-k:] == keys[:k] and not _spoken(words[-k:]):
             return list(words[:-k])
     return list(words)
+
+
+def cut_unheard_tail(words: Sequence[Word]) -> list[Word]:
+    """Drop the last words of a final that the model itself barely believed (probability under
+    ``UNHEARD_P``): at the end of the audio Whisper adds a word to the silence ("...of Columbus.
+    The" with p 0.01 on Common Voice clips with trailing silence). A real last word, even a
+    misheard one, is rarely below it."""
+    end = len(words)
+    while end > 0 and words[end - 1].probability < UNHEARD_P:
+        end -= 1
+    return list(words[:end])
 
 
 def guard_segments(segments: Sequence[Segment], before: Sequence[Word] = ()) -> list[Segment]:

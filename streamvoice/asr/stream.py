@@ -37,7 +37,7 @@ from streamvoice.asr.events import (
     TurnResumed,
     Word,
 )
-from streamvoice.asr.guard import guard_segments
+from streamvoice.asr.guard import cut_unheard_tail, guard_segments
 from streamvoice.asr.language import LanguagePolicy, LanguageRules
 from streamvoice.asr.merge import join_words
 from streamvoice.asr.options import StreamOptions
@@ -218,6 +218,7 @@ class RecognizerStream:
             self._ended.remove(u)
             if u.speech_end_s is not None:  # text that begins after the speech ended was not said
                 words = [w for w in words if w.start_s <= u.speech_end_s + _AFTER_SPEECH_S]
+            words = cut_unheard_tail(words)
             return [self._final(u, words)]
         decoded_end = request.offset_s + len(request.audio) / SAMPLE_RATE
         commit = self._language.settled and decoded_end - u.start_s >= _MIN_COMMIT_AUDIO_S

@@ -8,7 +8,7 @@ from streamvoice.asr import fallback
 from streamvoice.asr.agreement import LocalAgreement
 from streamvoice.asr.backend import Segment
 from streamvoice.asr.events import Word
-from streamvoice.asr.guard import cut_repetition, cut_restart, guard_segments, is_hallucination
+from streamvoice.asr.guard import cut_repetition, cut_restart, cut_unheard_tail, guard_segments, is_hallucination
 from streamvoice.asr.merge import join_words
 from streamvoice.textnorm import normalize, wer, word_errors
 
@@ -125,3 +125,13 @@ def test_fallback_ladder_redoes_finals_wide_and_keeps_partials_on_their_window()
     assert fallback.ladder("final", full_window=True)[1][0] > 0  # already wide: straight to hotter
     partial = fallback.ladder("partial", full_window=False)
     assert not any(wide for _, wide in partial) and len(partial) == 2 and partial[1][0] > 0
+
+
+def test_a_finals_last_words_the_model_barely_believed_are_dropped() -> None:
+    said = [Word("of", 5.1, 5.44, 0.99), Word("Columbus.", 5.46, 5.92, 0.97), Word("The", 6.36, 6.52, 0.012)]
+    assert [w.word for w in cut_unheard_tail(said)] == ["of", "Columbus."]
+    unsure_name = [Word("by", 1.0, 1.2, 0.98), Word("Schoeffer", 1.2, 1.8, 0.3)]
+    assert cut_unheard_tail(unsure_name) == unsure_name  # misheard, but heard: kept
+    inside = [Word("um", 0.0, 0.2, 0.05), Word("yes", 0.3, 0.6, 0.9)]
+    assert cut_unheard_tail(inside) == inside  # only the end of a final is judged
+    assert cut_unheard_tail([Word("the", 0.0, 0.1, 0.02)]) == []
