@@ -160,12 +160,36 @@ def hidden_errors(r: Result) -> str:
             f"{r.num('doubled_phrases_stream_only'):.0f}; repeated words kept {kept} vs {offline} of {said}")
 
 
-def ttfa_at(r: Result, rate: str) -> str:
+def ttfa_key(r: Result, rate: str, window: str = "0") -> str:
+    """Where a rate's figures are: per first-window setting when the run compared settings (the
+    table shows the default, 0 = off, unless asked), else at the top."""
+    try:
+        r[f"by_first_window_ms.{window}.{rate}"]
+    except MissingFigure:
+        if window != "0":
+            raise
+        return rate
+    return f"by_first_window_ms.{window}.{rate}"
+
+
+def ttfa_at(r: Result, rate: str, window: str = "0") -> str:
     """tts_ttfa through the server at one word rate: streamvoice against kokoro-onnx, sentence at a time."""
-    ours, theirs = r.num(f"{rate}.streamvoice_s.p50"), r.num(f"{rate}.kokoro_onnx_s.p50")
-    return (f"streamvoice p50 **{sec(ours)}**, max {sec(r.num(f'{rate}.streamvoice_s.max'))} vs kokoro-onnx "
-            f"sentence at a time p50 {sec(theirs)}, max {sec(r.num(f'{rate}.kokoro_onnx_s.max'))} "
+    k = ttfa_key(r, rate, window)
+    ours, theirs = r.num(f"{k}.streamvoice_s.p50"), r.num(f"{k}.kokoro_onnx_s.p50")
+    return (f"streamvoice p50 **{sec(ours)}**, max {sec(r.num(f'{k}.streamvoice_s.max'))} vs kokoro-onnx "
+            f"sentence at a time p50 {sec(theirs)}, max {sec(r.num(f'{k}.kokoro_onnx_s.max'))} "
             f"({ours / theirs:.2f}x)")
+
+
+def first_window(r: Result) -> str:
+    """The first chunk vocoded in two windows (off by default): first audio, and playback gaps."""
+    parts = []
+    for rate in ("15wps", "50wps"):
+        k = ttfa_key(r, rate, "400")
+        parts.append(f"{rate[:2]} words/s p50 {sec(r.num(f'{k}.streamvoice_s.p50'))} "
+                     f"(off: {sec(r.num(f'{ttfa_key(r, rate)}.streamvoice_s.p50'))}), "
+                     f"worst gap before the next chunk {sec(-min(0.0, r.num(f'{k}.reply_margin_min_s')))}")
+    return "; ".join(parts)
 
 
 def float_graph(r: Result) -> str:
@@ -232,11 +256,14 @@ ROWS: dict[str, tuple[Row, ...]] = {
             lambda r: f"**{r.num('rtf'):.2f}** (synthesis time / audio time)"),
         # through `streamvoice serve`, one entry per word rate: these rows appear once its full run is rerun
         Row(lambda r: f"TTS time to first audio through the server, two-sentence replies at 15 words/s "
-                      f"({r.num('15wps.streamvoice_s.n'):.0f} replies)", lambda r: ttfa_at(r, "15wps")),
-        Row(lambda r: f"Same at 50 words/s ({r.num('50wps.streamvoice_s.n'):.0f} replies)",
+                      f"({r.num(ttfa_key(r, '15wps') + '.streamvoice_s.n'):.0f} replies)",
+            lambda r: ttfa_at(r, "15wps")),
+        Row(lambda r: f"Same at 50 words/s ({r.num(ttfa_key(r, '50wps') + '.streamvoice_s.n'):.0f} replies)",
             lambda r: ttfa_at(r, "50wps")),
+        Row(lambda r: "Same with the first chunk vocoded in two windows (`tts.first_audio_window_ms` 400, off by "
+                      "default), same run", first_window),
         Row(lambda r: "Server start → ready (models loaded and warmed up)",
-            lambda r: sec(r.num("15wps.start_to_ready_s"), 1)),
+            lambda r: sec(r.num(f"{ttfa_key(r, '15wps')}.start_to_ready_s"), 1)),
         Row(lambda r: "Cancel → synthesis abandoned (in process)",
             lambda r: f"p50 {ms(r.num('cancel_stop_s.p50'))}"),
     ),
