@@ -133,6 +133,14 @@ export const SERVER_MESSAGES = {
     offset_ms: uint({ req: true }),
     words: array(map(TTS_WORD), { opt: true }),
   },
+  tts_text: {
+    turn: uint({ req: true }),
+    seq: uint({ req: true }),
+    text: str({ def: "" }),
+    offset_ms: uint({ req: true }),
+    track_ms: uint({ req: true }),
+    words: array(map(TTS_WORD), { opt: true }),
+  },
   tts_done: {
     turn: uint({ req: true }),
     status: str({ values: ["complete", "cancelled", "error"], def: "complete" }),
