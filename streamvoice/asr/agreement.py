@@ -34,6 +34,8 @@ class LocalAgreement:
                 if word_key(old.word) != word_key(fresh.word) or fresh.end_s > until_s:
                     break
                 agreed += 1
+        while agreed and _is_number(new[agreed - 1].word):
+            agreed -= 1  # "about 14" may be "about 1455" half heard: a number waits for the next word
         newly = new[:agreed]
         self.committed.extend(newly)
         self.tail = new[agreed:]
@@ -54,3 +56,8 @@ class LocalAgreement:
         newly, self.tail = self.tail[:n], self.tail[n:]
         self.committed.extend(newly)
         return newly
+
+
+def _is_number(word: str) -> bool:
+    """Whisper writes "1455" as the tokens "14" + "55": a number's end is only known from what follows."""
+    return any(c.isdigit() for c in word)

@@ -169,7 +169,11 @@ class TtsPipeline:
             try:
                 await asyncio.shield(turn.task)
             except asyncio.CancelledError:
-                if not turn.task.cancelled():  # we were cancelled, not the turn
+                # A barge-in cancels the turn's task, and the shield passes that on as our own
+                # CancelledError; only a request to cancel *this* task (counted by ``cancelling``)
+                # ends the loop. Asking the turn's task instead hung shutdown when both came at once.
+                me = asyncio.current_task()
+                if me is not None and me.cancelling():
                     turn.task.cancel()
                     await asyncio.gather(turn.task, return_exceptions=True)
                     raise

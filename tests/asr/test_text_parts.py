@@ -53,6 +53,16 @@ def test_local_agreement_commits_only_what_two_hypotheses_share() -> None:
     assert join_words(la.committed) == "hello world how are you"
 
 
+def test_local_agreement_never_ends_a_commit_on_a_number() -> None:
+    """Two decodes that both stop at "about 14" while "1455" is being said must not commit "14"."""
+    la = LocalAgreement()
+    la.insert(words("of about 14"))
+    assert [w.word for w in la.insert(words("of about 14"))] == ["of", "about"]
+    assert [w.word for w in la.insert(words("1455. The"))] == []
+    assert [w.word for w in la.insert(words("1455. The book"))] == ["1455.", "The"]
+    assert join_words(la.committed) == "of about 1455. The"
+
+
 def test_local_agreement_shows_but_never_commits_while_told_not_to() -> None:
     la = LocalAgreement()
     la.insert(words("rhaid y rhannu"), commit=False)

@@ -159,6 +159,25 @@ async def test_cancel_ends_the_turn_and_purges_its_audio() -> None:
     assert h.out.messages[-1] is done[0]
 
 
+@pytest.mark.timeout(30)
+async def test_a_session_stopped_in_the_same_moment_as_a_cancel_ends() -> None:
+    """The turn's task and the session's are cancelled in one tick (a barge-in as the socket closes)."""
+    h = Harness(FakeEngine(ms_per_char=80.0))
+    async with h:
+        h.session.handle(started())
+        h.session.handle(TextReceived(1, "A long reply that keeps going. " * 6, True))
+        await until(lambda: h.out.of(TtsAudio))
+        assert h.session.tts is not None and h.task is not None
+        turn_task = h.session.tts._order[0].task
+        assert turn_task is not None
+        h.session.handle(CancelRequested(None))
+        while not turn_task.done():  # one loop step at a time: the pipeline has not seen it yet
+            await asyncio.sleep(0)
+        h.task.cancel()
+        await asyncio.wait_for(asyncio.gather(h.task, return_exceptions=True), timeout=5)
+    assert h.task.done() and [d.status for d in h.out.of(TtsDone)] == ["cancelled"]
+
+
 @pytest.mark.parametrize("barge_in", [True, False])
 async def test_barge_in_policy_decides_whether_speech_stops_the_reply(barge_in: bool) -> None:
     async with Harness(FakeEngine(ms_per_char=80.0), vad_barge_in=barge_in) as h:
