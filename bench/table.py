@@ -289,6 +289,11 @@ ROWS: dict[str, tuple[Row, ...]] = {
                       f"p95 {sec(r.num('speech_end_to_first_audio_s.p95'))} "
                       f"(speech end → final {sec(r.num('speech_end_to_final_s.p50'))}, "
                       f"final → first audio {sec(r.num('final_to_first_audio_s.p50'))})"),
+        Row(lambda r: "Voice loop over a WebRTC call (aiortc client; reply heard on the speech track), same clips, "
+                      "same run",
+            lambda r: f"p50 **{sec(r.num('webrtc.speech_end_to_first_audio_s.p50'))}**, "
+                      f"p95 {sec(r.num('webrtc.speech_end_to_first_audio_s.p95'))}; call set-up (offer POST → "
+                      f"data channel open) p50 {ms(r.num('webrtc.session_setup_s.p50'))}"),
     ),
     "voice_loop_llm": (
         Row(lambda r: "Voice loop, LLM agent on the server (local stub: "

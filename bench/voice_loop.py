@@ -12,6 +12,14 @@ the first ``tts_audio`` of the reply turn received − that. It is what a user h
 end-of-speech wait, the final decode, the text turnaround, the first sentence's synthesis and
 both socket hops. It is split into end of speech → ``final`` received and ``final`` → first audio.
 
+``--transport websocket,webrtc`` (the default: both, each clip on each in turn; or one of them):
+over WebRTC the client makes a call (``streamvoice.client.webrtc``), the clip leaves on its
+microphone track at real time and the reply comes back on the speech track. First reply audio is
+then the first track frame holding the reply's first sample (``tts_text.track_ms``), when it was
+decoded at the client (after the jitter buffer); end of user speech maps the server's audio time to
+the moment the track frame holding it left. The call's set-up time is also measured: offer POST →
+data channel open (and, for a WebSocket, connect → ``ready``).
+
 ``--url ws://127.0.0.1:PORT/...`` measures an already running server instead.
 
 ``--agent server-echo`` or ``--agent llm`` put the agent on the server (``serve --agent``): the
@@ -30,6 +38,7 @@ import bisect
 import contextlib
 import csv
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,8 +49,10 @@ import numpy as np
 from bench.common import SPEECH_DIR, print_table, summary_stats, write_result
 
 SAMPLE_RATE = 16_000
+TRACK_RATE = 48_000  # a call's microphone track
 CHUNK_MS = 20
 QUICK_CLIPS = 3
+TRANSPORTS = ("websocket", "webrtc")
 
 
 # -- pure parts (unit-tested without models or sockets) -------------------------------------------
@@ -97,6 +108,8 @@ class ClipRun:
     timed_out: bool = False
     eager_finals: int = 0
     resumed: int = 0  # eager finals withdrawn (turn_resumed)
+    transport: str = "websocket"
+    setup: dict[str, float] = field(default_factory=dict)  # the session's set-up times, s (RtcSession.timings)
 
 
 def loop_samples(run: ClipRun, clock: CaptureClock) -> list[dict[str, float]]:
@@ -134,20 +147,86 @@ def pcm_s16le(samples: np.ndarray) -> bytes:
 
 
 # -- the client (echo agent) -------------------------------------------------------------------------
+class _Replies:
+    """Which utterance each reply turn answers, and when its first audio reached the client."""
+
+    def __init__(self, run: ClipRun, server_agent: bool) -> None:
+        self.run = run
+        self.server_agent = server_agent
+        self.turns: dict[int, Utterance] = {}  # reply turn id -> the utterance it answers
+
+    def attribute(self, turn: int) -> None:
+        """A reply turn of the server's agent answers the latest utterance still waiting for audio."""
+        if self.server_agent and turn not in self.turns:
+            waiting = [u for u in self.run.utterances.values() if u.first_audio_wall is None]
+            if waiting:
+                self.turns[turn] = max(waiting, key=lambda u: u.id)
+
+    def audio(self, turn: int, wall: float) -> None:
+        self.attribute(turn)
+        replied = self.turns.get(turn)
+        if replied is not None and replied.first_audio_wall is None:
+            replied.first_audio_wall = wall
+
+
+class _TrackReplies:
+    """WebRTC: a reply's first audio is the first frame of the speech track holding the first sample of
+    its first ``tts_text`` (its ``track_ms``), whichever of the two reaches the client first."""
+
+    def __init__(self, replies: _Replies) -> None:
+        self.replies = replies
+        self.frames: deque[tuple[float, float]] = deque(maxlen=1500)  # (track ms, arrival wall), 30 s
+        self.starts: dict[int, float] = {}  # turn -> track ms of its first sample, until its frame came
+
+    def caption(self, turn: int, track_ms: float, offset_ms: float) -> None:
+        if turn in self.starts or (turn in self.replies.turns and self.replies.turns[turn].first_audio_wall):
+            return
+        self.starts[turn] = track_ms - offset_ms
+        for frame_ms, wall in self.frames:
+            self._match(frame_ms, wall)
+
+    def frame(self, track_ms: float, wall: float) -> None:
+        self.frames.append((track_ms, wall))
+        self._match(track_ms, wall)
+
+    def _match(self, frame_ms: float, wall: float) -> None:
+        for turn, start in list(self.starts.items()):
+            if frame_ms + CHUNK_MS > start:
+                del self.starts[turn]
+                self.replies.audio(turn, wall)
+
+
 async def run_clip(url: str, name: str, audio: np.ndarray, *, language: str, min_tail_s: float,
-                   timeout_s: float, server_agent: bool = False) -> tuple[ClipRun, CaptureClock]:
+                   timeout_s: float, server_agent: bool = False,
+                   transport: str = "websocket") -> tuple[ClipRun, CaptureClock]:
     """One session: stream ``audio`` (16 kHz float32) at real time, echo finals (or, with
-    ``server_agent``, let the server's agent reply), log the timings."""
-    from streamvoice.client import connect
-    from streamvoice.protocol import ErrorMessage, Final, Speech, TtsAudio, TtsDone, TurnResumed
+    ``server_agent``, let the server's agent reply), log the timings. ``transport="webrtc"``: a call,
+    the clip on its microphone track, the reply heard on its speech track."""
+    from streamvoice.protocol import ErrorMessage, Final, Speech, TtsAudio, TtsDone, TtsText, TurnResumed
     from streamvoice.protocol.options import AsrOptions
 
-    run = ClipRun(clip=name, duration_s=len(audio) / SAMPLE_RATE)
-    clock = CaptureClock()
-    step = SAMPLE_RATE * CHUNK_MS // 1000
-    turns: dict[int, Utterance] = {}  # reply turn id -> the utterance it answers
+    run = ClipRun(clip=name, duration_s=len(audio) / SAMPLE_RATE, transport=transport)
+    replies = _Replies(run, server_agent)
+    track = _TrackReplies(replies)
+    rtc = transport == "webrtc"
+    clock = CaptureClock(TRACK_RATE if rtc else SAMPLE_RATE)
+    asr = AsrOptions(language=language)
+    started = time.monotonic()
+    if rtc:
+        from streamvoice.client.rtc_audio import MicTrack
+        from streamvoice.client.webrtc import connect as rtc_connect
 
-    async with connect(url, asr=AsrOptions(language=language)) as session:
+        mic = MicTrack(on_frame=clock.sent)  # each 20 ms frame's end, as it leaves: "captured" then
+        opening: Any = rtc_connect(url, asr=asr, mic=mic, open_timeout=20.0)
+    else:
+        from streamvoice.client import connect
+
+        opening = connect(url, asr=asr)
+
+    async with opening as session:
+        run.setup = dict(getattr(session, "timings", {"ready_s": time.monotonic() - started}))
+        if rtc:
+            session.audio.listeners.append(lambda f: track.frame(f.track_ms, f.at))
 
         async def receive() -> None:
             async for msg in session:
@@ -165,19 +244,16 @@ async def run_clip(url: str, name: str, audio: np.ndarray, *, language: str, min
                     u.final_wall, u.text = now, msg.text
                     u.server_latency_s = None if msg.latency_ms is None else msg.latency_ms / 1000.0
                     if msg.text.strip() and not server_agent:  # the echo agent answers at once
-                        turns[await session.say(msg.text)] = u
+                        replies.turns[await session.say(msg.text)] = u
                         u.reply_sent_wall = time.monotonic()
                 elif isinstance(msg, TtsAudio):
-                    if server_agent and msg.turn not in turns:  # a reply turn of the server's agent
-                        waiting = [u for u in run.utterances.values() if u.first_audio_wall is None]
-                        if waiting:
-                            turns[msg.turn] = max(waiting, key=lambda u: u.id)
-                    replied = turns.get(msg.turn)
-                    if replied is not None and replied.first_audio_wall is None:
-                        replied.first_audio_wall = now
+                    replies.audio(msg.turn, now)
+                elif isinstance(msg, TtsText):  # WebRTC: the reply's audio is on the track
+                    replies.attribute(msg.turn)
+                    track.caption(msg.turn, msg.track_ms, msg.offset_ms)
                 elif isinstance(msg, TtsDone):
-                    if msg.turn in turns:
-                        turns[msg.turn].reply_done = True
+                    if msg.turn in replies.turns:
+                        replies.turns[msg.turn].reply_done = True
                 elif isinstance(msg, ErrorMessage):
                     run.errors.append(f"{msg.code}: {msg.message}")
 
@@ -198,8 +274,18 @@ async def run_clip(url: str, name: str, audio: np.ndarray, *, language: str, min
                 clock.sent(end, time.monotonic())
                 sent = end
 
+        async def send_track() -> None:
+            """The clip goes out on the track at real time, then the track's own silence, as a microphone."""
+            await session.send_audio(audio)
+            session.mic.flush()
+            await session.mic.drained()
+            tail_end = time.monotonic() + min_tail_s
+            while (time.monotonic() < tail_end or not is_settled(run)) and not receiver.done():
+                await asyncio.sleep(CHUNK_MS / 1000)
+
+        step = SAMPLE_RATE * CHUNK_MS // 1000
         try:
-            await asyncio.wait_for(send_audio(), timeout_s)
+            await asyncio.wait_for(send_track() if rtc else send_audio(), timeout_s)
         except TimeoutError:
             run.timed_out = True
         finally:
@@ -269,23 +355,29 @@ LLM_REPLY = ("Sure. Here is a short answer to what you just said, spoken while t
 
 
 async def _measure(args: argparse.Namespace, clips: list[tuple[str, Path]]) -> dict[str, Runs]:
-    """Runs per leg: ``echo`` (client echo), or ``plain`` and ``eager`` (server agent)."""
+    """Runs per leg: the transport (client echo), or ``plain`` and ``eager`` (server agent; with
+    ``_webrtc`` appended for calls). Each clip is run on every transport in turn, so that a change
+    in the machine's load hits both alike."""
     server_agent = args.agent != "echo"
 
-    async def over(url: str, leg: str) -> Runs:
-        runs = []
-        for name, path in clips:
+    async def over(url: str, leg: str) -> dict[str, Runs]:
+        await _warm_up(url)
+        runs: dict[str, Runs] = {t: [] for t in args.transports}
+        for i, (name, path) in enumerate(clips):
             audio = _load(path)
-            runs.append(await run_clip(url, name, audio, language=args.language, min_tail_s=args.tail,
-                                       timeout_s=len(audio) / SAMPLE_RATE + args.timeout, server_agent=server_agent))
-            print(f"  [{leg}] {name}: {_describe(*runs[-1])}", flush=True)
+            k = i % len(args.transports)  # each transport goes first as often as the others
+            for transport in args.transports[k:] + args.transports[:k]:
+                runs[transport].append(await run_clip(
+                    url, name, audio, language=args.language, min_tail_s=args.tail,
+                    timeout_s=len(audio) / SAMPLE_RATE + args.timeout, server_agent=server_agent,
+                    transport=transport))
+                print(f"  [{leg} {transport}] {name}: {_describe(*runs[transport][-1])}", flush=True)
         return runs
 
-    if args.url:
-        return {"echo" if not server_agent else "server": await over(args.url, "server")}
-    if not server_agent:
-        async with local_server(args.model) as url:
-            return {"echo": await over(url, "echo")}
+    if args.url or not server_agent:
+        async with contextlib.AsyncExitStack() as stack:
+            url = args.url or await stack.enter_async_context(local_server(args.model))
+            return await over(url, "server" if server_agent else "echo")
     from bench.llm_stub import FakeLlm
 
     tokens = [w + " " for w in LLM_REPLY.split()]  # about one word per token
@@ -296,8 +388,22 @@ async def _measure(args: argparse.Namespace, clips: list[tuple[str, Path]]) -> d
         legs: dict[str, Runs] = {}
         for leg, eager_ms in (("plain", 0), ("eager", args.eager_ms)):
             async with serve(agent=agent, asr={"eager_ms": eager_ms}) as url:
-                legs[leg] = await over(url, leg)
+                for transport, runs in (await over(url, leg)).items():
+                    legs[leg if transport == "websocket" else f"{leg}_{transport}"] = runs
         return legs
+
+
+async def _warm_up(url: str) -> None:
+    """One spoken sentence before measuring: the first synthesis of a fresh engine is seconds slower."""
+    from streamvoice.client import connect
+    from streamvoice.protocol import TtsDone
+
+    async with connect(url, credits="instant") as session:
+        await session.say("Warming up.")
+        async with asyncio.timeout(60):
+            async for msg in session:
+                if isinstance(msg, TtsDone):
+                    return
 
 
 def _figures(runs: Runs) -> tuple[dict[str, Any], dict[str, list[float]]]:
@@ -314,6 +420,10 @@ def _figures(runs: Runs) -> tuple[dict[str, Any], dict[str, list[float]]]:
     figures["eager_finals"] = sum(r.eager_finals for r, _ in runs)
     figures["eager_withdrawn_per_100_turns"] = 100.0 * sum(r.resumed for r, _ in runs) / max(1, turns)
     figures["timed_out_clips"] = sum(r.timed_out for r, _ in runs)
+    # set-up: a call, offer POST -> data channel open (setup_s); a WebSocket, connect -> ready (ready_s)
+    for key in sorted({k for r, _ in runs for k in r.setup}):
+        samples[f"session_{key}"] = [r.setup[k] for r, _ in runs for k in r.setup if k == key]
+        figures[f"session_{key}"] = summary_stats(samples[f"session_{key}"])
     figures["errors"] = [e for r, _ in runs for e in r.errors][:10]
     return figures, samples
 
@@ -322,6 +432,45 @@ def _describe(run: ClipRun, clock: CaptureClock) -> str:
     parts = [f"{s['speech_end_to_first_audio_s']:.2f} s" for s in loop_samples(run, clock)]
     extra = (" TIMED OUT" if run.timed_out else "") + (f" errors: {run.errors}" if run.errors else "")
     return f"end of speech → first audio {', '.join(parts) or 'none'}{extra}"
+
+
+def _transports(text: str) -> list[str]:
+    names = [t.strip() for t in text.split(",") if t.strip()]
+    bad = [t for t in names if t not in TRANSPORTS]
+    if bad or not names:
+        raise argparse.ArgumentTypeError(f"transports are {', '.join(TRANSPORTS)} (comma-separated), not {text!r}")
+    return list(dict.fromkeys(names))
+
+
+SETUP_ROWS = {"websocket": ("session_ready_s", "set-up: connect -> ready"),
+              "webrtc": ("session_setup_s", "set-up: offer POST -> data channel open")}
+
+
+def _report_echo(legs: dict[str, Runs], keys: Sequence[str], settings: dict[str, Any],
+                 argv: Sequence[str] | None) -> int:
+    """One table, the transports side by side; the JSON keeps the WebSocket figures at the top
+    (as before) and a call's under ``webrtc``."""
+    per = {t: _figures(runs) for t, runs in legs.items()}
+    rows = []
+    for k in [*keys, "setup"]:
+        row: list[Any] = ["set-up (see below)" if k == "setup" else k]
+        for transport, (figures, _) in per.items():
+            stats = figures.get(SETUP_ROWS[transport][0] if k == "setup" else k) or {}
+            row += [stats.get("n"), stats.get("p50"), stats.get("p95")]
+        rows.append(row)
+    print_table("Voice loop (echo agent, loopback): " + " | ".join(per),
+                rows, ["figure", *(f"{t} {h}" for t in per for h in ("n", "p50 s", "p95 s"))])
+    for transport in per:
+        print(f"  {transport} {SETUP_ROWS[transport][1]}")
+    first = "websocket" if "websocket" in per else next(iter(per))
+    figures, samples = dict(per[first][0]), dict(per[first][1])
+    for transport, (f, smp) in per.items():
+        if transport != first:
+            figures[transport] = f
+            samples.update({f"{transport}.{k}": v for k, v in smp.items()})
+    name = "voice_loop" if first == "websocket" else f"voice_loop_{first}"
+    print(f"wrote {write_result(name, figures, settings=settings, argv=argv, samples=samples, module='voice_loop')}")
+    return 0 if all(f["replies"] for f, _ in per.values()) else 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -343,7 +492,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--eager-ms", type=int, default=240, help="asr.eager_ms of the eager leg")
     parser.add_argument("--llm-first-token-s", type=float, default=0.15, help="the LLM stub's first-token delay")
     parser.add_argument("--llm-tokens-per-s", type=float, default=30.0, help="the LLM stub's token rate")
+    parser.add_argument("--transport", default="websocket,webrtc", type=_transports,
+                        help="websocket, webrtc or a comma list (default both, each clip on each in turn)")
     args = parser.parse_args(argv)
+    args.transports = args.transport
     clips = _clips(args.data, args.clips or (1 if args.smoke else QUICK_CLIPS if args.quick else 10), args.max_clip_s)
     if not clips:
         print(f"no LJ Speech clips in {args.data / 'manifest.tsv'}")
@@ -360,13 +512,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                   "server-echo": "echo on the server (serve --agent echo)",
                   "llm": f"LLM on the server (serve --agent llm) against bench/llm_stub.py: {args.llm_tokens_per_s:g} "
                          f"tokens/s after {args.llm_first_token_s:g} s"}[args.agent]}
+    settings["transports"] = args.transports
+    settings["webrtc"] = ("aiortc client (streamvoice.client.webrtc), host candidates on loopback's interface; "
+                          "first reply audio = the first track frame holding the reply's first sample "
+                          "(tts_text.track_ms); set-up = offer POST -> data channel open")
     if args.agent == "echo":
-        figures, samples = _figures(legs[next(iter(legs))])
-        print_table("Voice loop (echo agent, loopback WebSocket)",
-                    [[k, figures[k]["n"], figures[k]["p50"], figures[k]["p95"]] for k in keys],
-                    ["figure", "n", "p50 s", "p95 s"])
-        print(f"wrote {write_result('voice_loop', figures, settings=settings, argv=argv, samples=samples)}")
-        return 0 if figures["replies"] else 1
+        return _report_echo(legs, keys, settings, argv)
     settings.update(eager_ms=args.eager_ms, llm_first_token_s=args.llm_first_token_s,
                     llm_tokens_per_s=args.llm_tokens_per_s)
     figures = {}
@@ -374,7 +525,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for leg, runs in legs.items():
         figures[leg], samples = _figures(runs)
         all_samples.update({f"{leg}.{k}": v for k, v in samples.items()})
-    print_table(f"Voice loop ({args.agent} on the server, loopback WebSocket), without / with the eager end of turn",
+    print_table(f"Voice loop ({args.agent} on the server, loopback {'/'.join(args.transports)}), "
+                "without / with the eager end of turn",
                 [[f"{leg}: {k}", figures[leg][k]["n"], figures[leg][k]["p50"], figures[leg][k]["p95"]]
                  for leg in figures for k in keys[:3]]
                 + [[f"{leg}: eager finals withdrawn per 100 turns", figures[leg]["utterances"],

@@ -17,6 +17,8 @@ from websockets.exceptions import InvalidHandshake, InvalidURI
 
 from streamvoice.config import Config
 
+LIVE_QUEUE_S = 0.2  # --webrtc: microphone audio waiting for the track beyond this is dropped (clock drift)
+
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = sub.add_parser("mic", help="live captions from the microphone (optionally spoken back)")
@@ -26,6 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser.add_argument("--agent", choices=("echo",), help="echo: speak each final back; talking over it barges in")
     parser.add_argument("--voice", help="voice for --agent echo (default: the server's)")
     parser.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this long (default: Ctrl-C)")
+    parser.add_argument("--webrtc", action="store_true",
+                        help="make a WebRTC call (microphone and speech on audio tracks) instead of a WebSocket "
+                             "session; --server may then be the server's http:// URL")
     parser.set_defaults(handler=run)
 
 
@@ -85,13 +90,24 @@ async def _server_url(args: argparse.Namespace, config: Config) -> AsyncIterator
             close()
 
 
+def _connect(args: argparse.Namespace, url: str) -> Any:
+    """A WebSocket session, or with ``--webrtc`` a call (its microphone queue kept short: live audio)."""
+    if not args.webrtc:
+        from streamvoice.client import connect
+
+        return connect(url, **_session_options(args))
+    from streamvoice.client.rtc_audio import MicTrack
+    from streamvoice.client.webrtc import connect as call
+
+    return call(url, mic=MicTrack(max_queued_s=LIVE_QUEUE_S), **_session_options(args))
+
+
 async def _main(args: argparse.Namespace, config: Config, sd: Any) -> int:
-    from streamvoice.client import connect
     from streamvoice.mic.captions import CaptionPrinter
     from streamvoice.mic.loop import MicLoop
 
     printer = CaptionPrinter(sys.stdout, live=sys.stdout.isatty())
-    async with _server_url(args, config) as url, connect(url, **_session_options(args)) as session:
+    async with _server_url(args, config) as url, _connect(args, url) as session:
         print(f"streamvoice mic: listening (server {url}); Ctrl-C to stop", file=sys.stderr)
         loop = MicLoop(sd, session, printer, echo=args.agent == "echo")
         stats = await loop.run(args.duration)

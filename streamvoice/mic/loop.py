@@ -3,6 +3,11 @@
 Two tasks share one client session: `_send` streams microphone frames, `_receive` handles the
 server's events. Barge-in: a `speech start` while the speaker is playing sends `cancel`, drops the
 queued speech at once and discards late `tts_audio` of the cancelled turns.
+
+A WebRTC call (`mic --webrtc`) has no `tts_audio`: its speech arrives on the call's track
+(`session.audio.frames()`), which a third task, `_play_track`, hands to the speaker. The track
+sends silence when idle; those frames are not written (after a short hangover, so pauses inside
+speech stay), so `speaker.playing` still means "speech is playing" for barge-in.
 """
 
 from __future__ import annotations
@@ -16,6 +21,10 @@ from typing import Any
 from streamvoice.mic.captions import CaptionPrinter
 from streamvoice.mic.capture import MicCapture
 from streamvoice.mic.playback import SpeakerPlayback
+
+TRACK_RATE = 48_000  # a call's speech track
+TRACK_QUIET_RMS = 1e-4  # a track frame below this is the idle track's silence
+TRACK_HANGOVER_S = 0.6  # quiet frames within this of speech are pauses in it, and are played
 
 
 @dataclass
@@ -44,16 +53,17 @@ class MicLoop:
 
     async def run(self, duration_s: float | None) -> MicStats:
         async with MicCapture(self._sd) as mic:
-            sender = asyncio.create_task(self._send(mic), name="mic-send")
-            receiver = asyncio.create_task(self._receive(), name="mic-receive")
+            tasks = {asyncio.create_task(self._send(mic), name="mic-send"),
+                     asyncio.create_task(self._receive(), name="mic-receive")}
+            track = getattr(self._session, "audio", None)  # a WebRTC call: speech on its track
+            if self._echo and track is not None:
+                tasks.add(asyncio.create_task(self._play_track(track), name="mic-track"))
             try:
-                done, _ = await asyncio.wait(
-                    {sender, receiver}, timeout=duration_s, return_when=asyncio.FIRST_COMPLETED
-                )
+                done, _ = await asyncio.wait(tasks, timeout=duration_s, return_when=asyncio.FIRST_COMPLETED)
                 for task in done:
-                    task.result()  # surface a failure of either side
+                    task.result()  # surface a failure of any side
             finally:
-                for task in (sender, receiver):
+                for task in tasks:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await task
@@ -99,6 +109,19 @@ class MicLoop:
         self._speaker.flush()
         self._cancelled_up_to = self._last_turn
         self.stats.barge_ins += 1
+
+    async def _play_track(self, track: Any) -> None:
+        """A call's speech track to the speaker; the idle track's silence is left out (module docstring)."""
+        last_speech = float("-inf")
+        async for frame in track.frames():
+            if frame.rms >= TRACK_QUIET_RMS:
+                last_speech = frame.at
+            elif frame.at - last_speech > TRACK_HANGOVER_S:
+                continue
+            if self._speaker is None:
+                self._speaker = SpeakerPlayback(self._sd, TRACK_RATE)
+                self._speaker.start()
+            self._speaker.write(frame.pcm_s16le())
 
     def _play(self, event: Any) -> None:
         if event.turn <= self._cancelled_up_to:

@@ -1,31 +1,28 @@
-"""An aiortc peer for the tests: POSTs its offer to a real server, records what comes back.
+"""An aiortc peer for the tests, built on the Python client's peer (streamvoice.client.rtc_peer).
 
-It sends a clip (or silence) on its microphone track at real time, keeps every decoded frame of
-the server's track with its arrival time and level, and every data-channel message decoded with
-the protocol's own decoder.
+It POSTs its offer to a real server and records what comes back: every decoded frame of the
+server's track with its arrival time and level (``heard``), every data channel message decoded with
+the protocol's own decoder. Unlike ``streamvoice.client.webrtc.connect`` it hands back refused
+offers as (status, body) and can build offers a server must refuse.
 """
 
 from __future__ import annotations
 
 import asyncio
-import fractions
 import json
-import time
-from dataclasses import dataclass, field
 from typing import Any
 
-import av
 import numpy as np
 import pytest
 from aioice.ice import get_host_addresses
-from aiortc import RTCPeerConnection, RTCSessionDescription
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.mediastreams import MediaStreamTrack
 
-from streamvoice.protocol.codec import decode_server, encode
+from streamvoice.client.rtc_audio import RATE, MicTrack, TrackFrame
+from streamvoice.client.rtc_peer import OFFER_PATH, RtcPeer, post_json
 from streamvoice.protocol.messages import ClientMessage, ServerMessage
 
-RATE = 48_000
 FRAME = 960
+Heard = TrackFrame  # .at, .pts, .rms and .pcm (float, 48 kHz)
 
 #: aioice gathers host candidates on every address but 127.0.0.1 / ::1: a machine with only a loopback
 #: interface cannot make a call, even to itself (say so rather than fail on ICE)
@@ -37,7 +34,7 @@ needs_interface = pytest.mark.skipif(
 
 async def post(port: int, path: str, body: bytes, headers: dict[str, str] | None = None,
                method: str = "POST") -> tuple[int, dict[str, Any]]:
-    """A bare HTTP/1.1 request (the server closes after answering); the status and the JSON body."""
+    """A bare HTTP/1.1 request with any body and method (the server closes after answering)."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     head = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Content-Type: application/json",
             f"Content-Length: {len(body)}", *(f"{k}: {v}" for k, v in (headers or {}).items())]
@@ -54,48 +51,14 @@ async def post(port: int, path: str, body: bytes, headers: dict[str, str] | None
         return status, {"raw": payload.decode(errors="replace")}
 
 
-class ClipTrack(MediaStreamTrack):
+class ClipTrack(MicTrack):
     """A microphone: ``samples`` (float, 48 kHz mono) at real time in 20 ms frames, then silence."""
-
-    kind = "audio"
 
     def __init__(self, samples: np.ndarray | None = None) -> None:
         super().__init__()
-        pcm = np.zeros(0, np.float32) if samples is None else samples
-        self.pcm = (np.clip(pcm, -1, 1) * 32767).astype(np.int16)
-        self.pos = 0
-        self._start: float | None = None
-        self._pts = 0
-
-    @property
-    def done(self) -> bool:
-        return self.pos >= len(self.pcm)
-
-    async def recv(self) -> av.AudioFrame:
-        if self.readyState != "live":
-            raise MediaStreamError
-        if self._start is None:
-            self._start = time.monotonic()
-        else:
-            self._pts += FRAME
-            await asyncio.sleep(max(0.0, self._start + self._pts / RATE - time.monotonic()))
-        out = np.zeros(FRAME, np.int16)
-        part = self.pcm[self.pos:self.pos + FRAME]
-        out[:len(part)] = part
-        self.pos += FRAME
-        frame = av.AudioFrame.from_ndarray(out.reshape(1, -1), format="s16", layout="mono")
-        frame.sample_rate = RATE
-        frame.pts = self._pts
-        frame.time_base = fractions.Fraction(1, RATE)
-        return frame
-
-
-@dataclass
-class Heard:
-    at: float  # time.monotonic() when the frame was decoded
-    pts: int
-    rms: float  # of the frame, in [0, 1]
-    samples: np.ndarray = field(repr=False)
+        self.pcm = np.zeros(0, np.float32) if samples is None else np.asarray(samples, np.float32)
+        if self.pcm.size:
+            self.feed(self.pcm, RATE)
 
 
 class RtcClient:
@@ -103,27 +66,33 @@ class RtcClient:
 
     def __init__(self, mic: MediaStreamTrack | None = None, *, channel: bool = True, audio: bool = True,
                  label: str = "streamvoice") -> None:
-        self.pc = RTCPeerConnection()
-        self.mic = mic or ClipTrack()
-        self.messages: asyncio.Queue[ServerMessage] = asyncio.Queue()
-        self.heard: list[Heard] = []
-        self.opened = asyncio.Event()
+        self.peer = RtcPeer(mic or ClipTrack(), label=label, audio=audio, channel=channel)
+        self.heard: list[TrackFrame] = []
+        self.peer.audio.listeners.append(self.heard.append)
         self.session: str | None = None
-        self._tasks: list[asyncio.Task[None]] = []
-        if audio:
-            self.pc.addTransceiver(self.mic, direction="sendrecv")
-        self.channel = self.pc.createDataChannel(label) if channel else None
-        if self.channel is not None:
-            self.channel.on("open", self.opened.set)
-            self.channel.on("message", lambda m: self.messages.put_nowait(decode_server(m)))
 
-        @self.pc.on("track")
-        def on_track(track: MediaStreamTrack) -> None:
-            self._tasks.append(asyncio.ensure_future(self._record(track)))
+    @property
+    def pc(self) -> Any:
+        return self.peer.pc
+
+    @property
+    def mic(self) -> MediaStreamTrack:
+        return self.peer.mic
+
+    @property
+    def channel(self) -> Any:
+        return self.peer.channel
+
+    @property
+    def opened(self) -> asyncio.Event:
+        return self.peer.opened
+
+    @property
+    def messages(self) -> asyncio.Queue[ServerMessage | None]:
+        return self.peer.messages
 
     async def offer(self) -> str:
-        await self.pc.setLocalDescription(await self.pc.createOffer())
-        return self.pc.localDescription.sdp
+        return await self.peer.offer()
 
     async def connect(self, port: int, hello: dict[str, Any] | None = None,
                       headers: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
@@ -131,42 +100,28 @@ class RtcClient:
         body: dict[str, Any] = {"type": "offer", "sdp": await self.offer()}
         if hello is not None:
             body["hello"] = hello
-        status, answer = await post(port, "/v1/webrtc/offer", json.dumps(body).encode(), headers)
+        status, answer = await post_json(f"http://127.0.0.1:{port}{OFFER_PATH}", body, headers)
         if status == 200:
             self.session = answer["session"]
-            await self.pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], "answer"))
+            await self.peer.accept(answer["sdp"])
         return status, answer
 
     def send(self, message: ClientMessage) -> None:
-        assert self.channel is not None
-        self.channel.send(encode(message))
+        self.peer.send(message)
 
     async def next(self, kind: str, timeout: float = 10.0) -> Any:
         """The next message of ``kind`` (others before it are dropped)."""
-        async with asyncio.timeout(timeout):
-            while True:
-                message = await self.messages.get()
-                if message.type == kind:
-                    return message
+        return await self.next_any((kind,), timeout)
 
     async def next_any(self, kinds: tuple[str, ...], timeout: float = 10.0) -> Any:
         async with asyncio.timeout(timeout):
             while True:
                 message = await self.messages.get()
+                if message is None:
+                    self.messages.put_nowait(None)
+                    raise AssertionError(f"the call ended waiting for {kinds}: {self.peer.ended}")
                 if message.type in kinds:
                     return message
 
-    async def _record(self, track: MediaStreamTrack) -> None:
-        while True:
-            try:
-                frame = await track.recv()
-            except MediaStreamError:
-                return
-            pcm = frame.to_ndarray().reshape(-1, len(frame.layout.channels))[:, 0].astype(np.float32) / 32768
-            self.heard.append(Heard(time.monotonic(), int(frame.pts or 0), float(np.sqrt(np.mean(pcm**2))), pcm))
-
     async def close(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self.pc.close()
+        await self.peer.close()

@@ -79,7 +79,7 @@ async def test_text_comes_back_as_speech_on_the_track(start_server, engine, mode
     loud = [h for h in heard if h.rms > 0.01]
     assert loud, "speech on the track"
     print(f"first audio on the track {(loud[0].at - sent) * 1000:.0f} ms after the text (real models)")
-    audio = np.concatenate([h.samples for h in heard])
+    audio = np.concatenate([h.pcm for h in heard])
     assert len(audio) / 48000 > 2.0
     backend = engine.asr_backend()
     assert backend is not None
