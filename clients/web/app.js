@@ -1,12 +1,18 @@
 // The caption page: wires the settings, the connection, the microphone and the player.
+// The transport is a WebSocket (connection.js: audio as messages, played by the player worklet)
+// or a WebRTC call (webrtc-connection.js: audio on the call's track, played by an <audio> element).
 // State and counters are exposed on window.streamvoice for tests and for curious users.
 
 import { AudioIO } from "./audio-io.js";
 import { Connection } from "./connection.js";
+import { LevelMeter } from "./level-meter.js";
 import * as msg from "./protocol.js";
+import { RtcConnection } from "./webrtc-connection.js";
 
 const $ = (id) => document.getElementById(id);
 const LEVEL_TEXT = ["normal", "fewer partials", "finals only", "dropping audio"];
+const params = new URLSearchParams(location.search);
+const LOUD_RMS = 0.01; // the remote track is "speaking" above this level (about -40 dBFS)
 
 const stats = {
   state: "idle",
@@ -15,6 +21,13 @@ const stats = {
   partials: 0,
   finals: [],
   ttsChunks: 0,
+  ttsTexts: 0, // WebRTC: tts_text messages (the track is saying a chunk)
+  remoteRms: 0, // WebRTC: level of the server's track now, its peak, and how long it was above LOUD_RMS
+  remotePeakRms: 0,
+  remoteLoudMs: 0,
+  remoteMeasuredMs: 0,
+  remoteLastLoudAt: null, // performance.now() of the last window above LOUD_RMS
+  bargeInAt: null, // performance.now() of the last barge-in
   playedSamples: 0,
   playbackRate: 0,
   bargeIns: 0,
@@ -25,6 +38,7 @@ const stats = {
 window.streamvoice = { stats };
 
 const audio = new AudioIO({ onFrame: sendFrame, onPlayback: playbackReport });
+const remoteMeter = new LevelMeter(remoteLevel);
 let connection = null;
 let capturing = false;
 let seq = 0;
@@ -42,9 +56,26 @@ function whenReady(timeoutMs = 15000) {
 }
 
 function serverUrl() {
-  const given = new URLSearchParams(location.search).get("server");
+  const given = params.get("server");
   if (given) return given;
   return `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/v1/stream`;
+}
+
+// The signalling endpoint beside the WebSocket one (PROTOCOL 13.1).
+function offerUrl() {
+  const url = new URL(serverUrl().replace(/^ws/, "http"));
+  url.pathname = url.pathname.replace(/stream$/, "webrtc/offer");
+  return url.href;
+}
+
+// STUN/TURN servers for calls across NATs: ?ice=stun:host:3478,turn:host:3478&ice_username=…&ice_credential=…
+function iceServers() {
+  const urls = params.get("ice");
+  if (!urls) return [];
+  const server = { urls: urls.split(",") };
+  if (params.get("ice_username")) server.username = params.get("ice_username");
+  if (params.get("ice_credential")) server.credential = params.get("ice_credential");
+  return [server];
 }
 
 function settings() {
@@ -76,6 +107,7 @@ function setState(state, detail) {
   pill.textContent = STATE_TEXT[state] || state;
   pill.title = detail || "";
   if (state === "reconnecting") notice("warn", `Connection lost: ${detail}.`);
+  if (state === "error" && capturing) toggleCapture();
   if (state === "ready") {
     lastTurn = 0;
     cancelledUpTo = 0;
@@ -94,15 +126,73 @@ function problem(text) {
 
 // ---- connection ---------------------------------------------------------------------------
 
-async function ensureConnection() {
+let opening = null; // the ensureConnection() under way, so that two callers get one connection
+
+function ensureConnection() {
+  if (!opening) opening = openConnection().finally(() => (opening = null));
+  return opening;
+}
+
+async function openConnection() {
   await audio.init();
-  if (connection) return connection;
+  if (connection && !connection.finished) return connection;
   const rate = audio.sampleRate;
   const { asr, tts } = settings();
-  const options = { asr, tts: { ...tts, sample_rate: rate }, audio: { sample_rate: rate, encoding: "pcm_s16le" } };
-  connection = new Connection(serverUrl(), options, { onState: setState, onMessage: handle, onProblem: problem });
-  connection.open();
-  return connection;
+  const token = params.get("token") ? { token: params.get("token") } : {};
+  let made = null;
+  const live = (callback) => (...args) => connection === made && callback(...args); // a replaced connection is mute
+  const callbacks = {
+    onState: live(setState),
+    onMessage: live(handle),
+    onProblem: live(problem),
+    onRemoteStream: live(playRemote),
+  };
+  if ($("transport").value === "webrtc") {
+    // the call carries the microphone (a copy of the page's stream: it lives as long as the call)
+    const track = (await audio.openMicrophone()).getAudioTracks()[0].clone();
+    track.enabled = false; // silence until captioning starts
+    made = new RtcConnection(offerUrl(), { asr, tts, ...token }, callbacks, { track, iceServers: iceServers() });
+  } else {
+    const audioFormat = { sample_rate: rate, encoding: "pcm_s16le" };
+    const options = { asr, tts: { ...tts, sample_rate: rate }, audio: audioFormat, ...token };
+    made = new Connection(serverUrl(), options, callbacks);
+  }
+  connection = made;
+  stats.transport = $("transport").value;
+  made.open();
+  return made;
+}
+
+// WebRTC: the server's speech track plays through the <audio> element; its level is measured.
+function playRemote(stream) {
+  const element = $("remote-audio");
+  element.srcObject = stream;
+  element.play().catch((err) => {
+    if (err.name === "NotAllowedError") problem("The browser blocked the voice: click the page to allow sound.");
+  });
+  audio.context.resume();
+  remoteMeter.watch(audio.context, stream);
+}
+
+function remoteLevel(rms, intervalMs) {
+  stats.remoteRms = rms;
+  stats.remoteMeasuredMs += intervalMs;
+  stats.remotePeakRms = Math.max(stats.remotePeakRms, rms);
+  if (rms > LOUD_RMS) {
+    stats.remoteLoudMs += intervalMs;
+    stats.remoteLastLoudAt = performance.now();
+  }
+}
+
+function changeTransport() {
+  if (capturing) toggleCapture();
+  remoteMeter.stop();
+  if (connection) {
+    const old = connection;
+    connection = null;
+    old.close();
+    setState("idle", "transport changed");
+  }
 }
 
 function handle(message) {
@@ -125,9 +215,19 @@ function handle(message) {
       audio.play(message.turn, message.data);
       if (message.text) $("voice-status").textContent = `Speaking (turn ${message.turn}): ${message.text}`;
       break;
+    case "tts_text": // WebRTC: the track now says this chunk
+      if (message.turn <= cancelledUpTo) return;
+      stats.ttsTexts += 1;
+      playing = true;
+      if (message.text) $("voice-status").textContent = `Speaking (turn ${message.turn}): ${message.text}`;
+      break;
     case "tts_done":
       stats.turnsDone[message.turn] = message.status;
       audio.endTurn(message.turn);
+      if (connection && connection.carriesMicrophone && message.turn >= lastTurn) {
+        playing = false; // the track has played the last turn's last sample, or dropped it (PROTOCOL 13.4)
+        if (message.status === "complete") $("voice-status").textContent = "Voice idle.";
+      }
       if (message.status === "error") problem(`Speech for turn ${message.turn} failed on the server.`);
       break;
     case "flow":
@@ -191,7 +291,7 @@ function addFinal(final) {
 
 function sendFrame(pcm, peak) {
   $("meter-bar").style.width = `${Math.min(100, Math.round(peak * 140))}%`;
-  if (!capturing || !connection) return;
+  if (!capturing || !connection || connection.carriesMicrophone) return;
   if (connection.send(msg.audio(seq, new Uint8Array(pcm)))) {
     seq += 1;
     stats.framesSent += 1;
@@ -205,6 +305,7 @@ async function toggleCapture() {
   if (capturing) {
     capturing = false;
     audio.stopMicrophone();
+    if (connection && connection.carriesMicrophone) connection.setMicrophone(false);
     if (connection) connection.send(msg.audioEnd(seq > 0 ? seq - 1 : undefined));
     button.dataset.running = "false";
     button.textContent = "Start captioning";
@@ -213,6 +314,7 @@ async function toggleCapture() {
   try {
     await ensureConnection();
     await audio.startMicrophone();
+    if (connection.carriesMicrophone) connection.setMicrophone(true);
   } catch (err) {
     problem(`Cannot use the microphone: ${err.message}. Allow microphone access for this page and try again.`);
     return;
@@ -225,8 +327,13 @@ async function toggleCapture() {
 // ---- voice agent --------------------------------------------------------------------------
 
 async function say(textToSay) {
-  await ensureConnection();
-  await audio.context.resume();
+  try {
+    await ensureConnection();
+    await audio.context.resume();
+  } catch (err) {
+    problem(`Cannot connect: ${err.message}.`);
+    return;
+  }
   if (!(await whenReady())) {
     problem("Not connected: the text was not sent. Check the server, then try again.");
     return;
@@ -244,6 +351,7 @@ function bargeIn(why) {
   audio.flush();
   cancelledUpTo = lastTurn;
   stats.bargeIns += 1;
+  stats.bargeInAt = performance.now();
   $("voice-status").textContent = `Voice stopped: ${why}.`;
 }
 
@@ -284,7 +392,9 @@ function reconfigure(part) {
 }
 
 loadVoices();
+if (params.get("transport") === "webrtc") $("transport").value = "webrtc";
 $("start").addEventListener("click", toggleCapture);
+$("transport").addEventListener("change", changeTransport);
 $("language").addEventListener("change", () => reconfigure("asr"));
 $("task").addEventListener("change", () => reconfigure("asr"));
 $("voice").addEventListener("change", () => reconfigure("tts"));
@@ -301,7 +411,10 @@ window.addEventListener("pagehide", () => connection && connection.close());
 
 setInterval(() => {
   const played = stats.playbackRate ? (stats.playedSamples / stats.playbackRate).toFixed(1) : "0.0";
+  const common = `partials ${stats.partials} · finals ${stats.finals.length} · barge-ins ${stats.bargeIns}`;
   $("stats").textContent =
-    `audio sent ${(stats.framesSent / 50).toFixed(1)} s · dropped ${stats.framesDropped} frames · ` +
-    `partials ${stats.partials} · finals ${stats.finals.length} · speech played ${played} s · barge-ins ${stats.bargeIns}`;
+    stats.transport === "webrtc"
+      ? `WebRTC call · ${common} · voice heard on the call ${(stats.remoteLoudMs / 1000).toFixed(1)} s`
+      : `audio sent ${(stats.framesSent / 50).toFixed(1)} s · dropped ${stats.framesDropped} frames · ` +
+        `${common} · speech played ${played} s`;
 }, 500);

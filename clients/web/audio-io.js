@@ -33,12 +33,20 @@ export class AudioIO {
     return this.context.sampleRate;
   }
 
+  /** The microphone stream (the browser's echo cancellation, noise suppression and gain control on). */
+  async openMicrophone() {
+    if (!this.stream) {
+      this.stream = await navigator.mediaDevices.getUserMedia({
+        audio: { channelCount: 1, echoCancellation: true, noiseSuppression: true, autoGainControl: true },
+      });
+    }
+    return this.stream;
+  }
+
   async startMicrophone() {
     await this.init();
     await this.context.resume();
-    this.stream = await navigator.mediaDevices.getUserMedia({
-      audio: { channelCount: 1, echoCancellation: true, noiseSuppression: true, autoGainControl: true },
-    });
+    await this.openMicrophone();
     const source = this.context.createMediaStreamSource(this.stream);
     this.capture = new AudioWorkletNode(this.context, "streamvoice-capture", { numberOfOutputs: 0 });
     this.capture.port.onmessage = (event) => this.onFrame(event.data.pcm, event.data.peak);

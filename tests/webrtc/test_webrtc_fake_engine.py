@@ -308,13 +308,14 @@ async def test_server_barge_in_cuts_the_speech_on_the_track(start_server, data_d
     speech, rate = (audio[0], audio[1]) if isinstance(audio, tuple) else (audio, 16000)
     voice = resample(np.asarray(speech, np.float32), int(rate), 48000)
     mic = ClipTrack(np.concatenate([np.zeros(48000 * 2, np.float32), voice]))  # the user speaks after 2 s
-    # the whole reply (4 s) is synthesized and queued on the track at once: cutting it is the track's job
-    srv = await start_server(engine=FakeEngine(ms_per_char=60.0), vad_barge_in=True, max_audio_lead_ms=6000)
+    # the whole reply (~6.6 s) is synthesized and queued on the track at once: cutting it is the track's
+    # job; the user starts ~2 s in, so even a barge-in slowed by a loaded machine leaves seconds unplayed
+    srv = await start_server(engine=FakeEngine(ms_per_char=60.0), vad_barge_in=True, max_audio_lead_ms=8000)
     client = await open_call(srv, mic=mic)
     try:
         await client.next("ready")
         call = srv.sessions[client.session]
-        client.send(Text(text="An answer that the user will interrupt, before its end.", final=True))
+        client.send(Text(text="An answer that the user will interrupt, before its end. " * 2, final=True))
         start = await client.next("speech", timeout=10)
         assert start.event == "start"
         frames = call.track.audio_frames
