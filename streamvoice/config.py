@@ -66,6 +66,11 @@ class AsrConfig(_Section):
     eager_ms: int = Field(
         0, ge=0, le=5000, description="silence before an eager final (PROTOCOL 6.4); 0 = off, below end_of_speech_ms"
     )
+    final_lookahead_ms: int = Field(
+        400, ge=0, le=5000,
+        description="start the final's decode this long before end_of_speech_ms of silence is reached "
+        "(never before hangover_ms); its result is the final if no speech came back, else it is dropped",
+    )
     encoder_window: Literal["adaptive", "full"] = Field(
         "adaptive", description="encode only the audio (+1 s) or pad every decode to Whisper's 30 s window"
     )

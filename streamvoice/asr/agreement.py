@@ -10,10 +10,13 @@ shape follows whisper_streaming's HypothesisBuffer. Pure, plain data.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from streamvoice.asr.events import Word
 from streamvoice.asr.merge import word_key
+
+_NUMBER = re.compile(r"^\W*\d")  # "14", "$14", "(14" (not "w2")
 
 
 class LocalAgreement:
@@ -60,4 +63,4 @@ class LocalAgreement:
 
 def _is_number(word: str) -> bool:
     """Whisper writes "1455" as the tokens "14" + "55": a number's end is only known from what follows."""
-    return any(c.isdigit() for c in word)
+    return bool(_NUMBER.match(word))

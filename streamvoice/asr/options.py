@@ -29,6 +29,7 @@ class StreamOptions:
     preroll_ms: int = 200  # audio kept before the first voiced frame so word starts are not cut
     commit_margin_ms: int = 500  # a word is committed only once this much audio follows it
     eager_ms: int = 0  # silence after which an eager final is offered (0, or >= end_of_speech_ms: never)
+    final_lookahead_ms: int = 400  # the final's decode starts this long before the end of speech is due (0: at it)
 
     def __post_init__(self) -> None:
         if self.vad_frame_ms not in (10, 20, 30):
@@ -74,6 +75,7 @@ class StreamOptions:
             "hangover_ms": asr_config.hangover_ms,
             "commit_margin_ms": asr_config.commit_margin_ms,
             "eager_ms": asr_config.eager_ms,
+            "final_lookahead_ms": asr_config.final_lookahead_ms,
         }
         known = {f.name for f in fields(cls)}
         for key, value in overrides.items():

@@ -41,7 +41,7 @@ from streamvoice.asr.guard import cut_unheard_tail, guard_segments
 from streamvoice.asr.language import LanguagePolicy, LanguageRules
 from streamvoice.asr.merge import join_words
 from streamvoice.asr.options import StreamOptions
-from streamvoice.asr.utterance import Utterance
+from streamvoice.asr.utterance import EarlyFinal, Utterance
 from streamvoice.asr.vad import VoiceActivityDetector
 
 _PROMPT_CHARS = 200  # earlier text given to Whisper as context
@@ -73,6 +73,7 @@ class RecognizerStream:
                                                       lock=options.lock_language))
         self._context = ""  # the session's recent final text, the prompt of a new utterance
         self._eager_request: DecodeRequest | None = None  # the decode that may give an eager final
+        self._early_request: DecodeRequest | None = None  # a final's decode started in the pause
         self._last_final: tuple[Word, ...] = ()  # words of the latest final, for the carry
         self._last_language: str | None = None
         self._closed = False
@@ -120,6 +121,7 @@ class RecognizerStream:
             events.extend(self._end_utterance(cut, "max_length", hangover=False))
             events.append(self._start_utterance(cut))
         events.extend(self._eager_check())
+        self._early_final_check()
         self._trim()
         return events
 
@@ -178,6 +180,13 @@ class RecognizerStream:
         u = self._active
         if u is None:
             return None
+        if u.early is not None:  # the pause's final decode: no partials while it may stand
+            if u.early.requested:
+                return None
+            u.early.requested = True
+            self._choose_carry(u)
+            self._in_flight = self._early_request = self._request(u, u.early.end_s, "final")
+            return self._in_flight
         now = self.audio_time_s
         if now - u.start_s < _MIN_DECODE_S:
             return None
@@ -207,6 +216,9 @@ class RecognizerStream:
         if request is not self._in_flight:
             raise ValueError("apply() got a request that is not this stream's outstanding one")
         self._in_flight = None
+        early = request is self._early_request
+        if early:
+            self._early_request = None
         u = self._find(request.utterance)
         if u is None:
             return []
@@ -214,12 +226,11 @@ class RecognizerStream:
         words = [w for seg in guard_segments(result.segments, u.agreement.committed) for w in seg.words]
         if u.carry:  # the pause before the utterance was heard as silence: nothing said there
             words = [w for w in words if w.end_s > u.start_s + 0.05]
+        if early:
+            return self._apply_early(u, words)
         if request.kind == "final":
             self._ended.remove(u)
-            if u.speech_end_s is not None:  # text that begins after the speech ended was not said
-                words = [w for w in words if w.start_s <= u.speech_end_s + _AFTER_SPEECH_S]
-            words = cut_unheard_tail(words)
-            return [self._final(u, words)]
+            return [self._final(u, _final_words(words, u.speech_end_s))]
         decoded_end = request.offset_s + len(request.audio) / SAMPLE_RATE
         commit = self._language.settled and decoded_end - u.start_s >= _MIN_COMMIT_AUDIO_S
         u.agreement.insert(words, commit=commit, until_s=decoded_end - self.options.commit_margin_ms / 1000.0)
@@ -267,6 +278,41 @@ class RecognizerStream:
         return [EagerFinal(u.id, text, tuple(words) if self.options.word_timestamps else (), language,
                            round(u.language_probability, 3), words[0].start_s, words[-1].end_s)]
 
+    # -- the final's decode in the pause ---------------------------------------------------------
+    def _early_final_check(self) -> None:
+        """In a pause of ``end_of_speech_ms - final_lookahead_ms`` (at least ``hangover_ms``: the
+        final's audio is all there), the final's decode may start; voice again drops it.
+
+        Why: the final otherwise waits for the whole end-of-speech silence *and then* a decode;
+        started in the pause, the same decode of the same audio is usually done when the
+        silence is. Partials stop meanwhile (decoding silence adds nothing)."""
+        u = self._active
+        if u is None or self.options.final_lookahead_ms <= 0:
+            return
+        voiced_end = self._vad.last_voiced_end_s
+        if u.early is not None:
+            if self._vad.silence_ms == 0 or voiced_end != u.early.speech_end_s:
+                u.early = None  # speech came back: a decode in flight is dropped when it returns
+            return
+        wait_ms = max(self.options.hangover_ms, self.options.end_of_speech_ms - self.options.final_lookahead_ms)
+        if self._vad.silence_ms < wait_ms or voiced_end <= u.start_s:
+            return
+        end = min(self.audio_time_s, voiced_end + self.options.hangover_ms / 1000.0)
+        u.early = EarlyFinal(speech_end_s=voiced_end, end_s=end)
+
+    def _apply_early(self, u: Utterance, words: list[Word]) -> list[AsrEvent]:
+        early = u.early
+        if early is None or not early.requested:
+            return []  # speech came back while it ran
+        early.words = _final_words(words, early.speech_end_s)
+        if u is self._active:
+            return []  # held until the end of speech is declared
+        u.early = None
+        if (u.speech_end_s, u.end_s) != (early.speech_end_s, early.end_s):
+            return []  # it ended elsewhere (a cut, audio_end): the usual final decode follows
+        self._ended.remove(u)
+        return [self._final(u, early.words)]
+
     # -- internals ----------------------------------------------------------------------------
     def _start_utterance(self, start_s: float) -> SpeechStarted:
         start = max(start_s, self._buf.start_s, 0.0)
@@ -288,9 +334,17 @@ class RecognizerStream:
         u.reason = reason
         self._active = None
         ended = SpeechEnded(u.id, round(max(speech_end_s, u.start_s), 3))
+        early = u.early
+        if early is not None and (early.speech_end_s, early.end_s) != (u.speech_end_s, u.end_s):
+            u.early = early = None  # it heard other audio than this end: decode the final anew
+        if early is not None and early.words is not None:
+            u.early = None
+            return [ended, self._final(u, early.words)]  # decoded in the pause already
+        if early is not None and not early.requested:
+            u.early = None
         if u.end_s - u.window_start_s < _MIN_DECODE_S and not u.agreement.tail:
             return [ended, self._final(u, [])]  # a sliver (cut or audio_end): no decode, no guesses
-        self._ended.append(u)
+        self._ended.append(u)  # (an early decode still in flight becomes its final when it returns)
         return [ended]
 
     def _find(self, utterance: int) -> Utterance | None:
@@ -324,6 +378,9 @@ class RecognizerStream:
             start = max(start, min(u.agreement.committed[-1].end_s - back, end_s - _MIN_DECODE_S))
         committed = [*(u.carry or ()), *u.agreement.committed]
         inside = next((i for i, w in enumerate(committed) if w.end_s > start + 0.05), len(committed))
+        if back > 0 and 0 < inside < len(committed):  # begin in the gap before a word, never inside one
+            gap = (committed[inside - 1].end_s + committed[inside].start_s) / 2
+            start = max(u.window_start_s, min(start, gap))
         context = u.carry_context if u.carry is not None else self._context
         prompt = " ".join(filter(None, [context, join_words(committed[:inside])]))[-_PROMPT_CHARS:]
         u.decoded_until_s = max(u.decoded_until_s, end_s)
@@ -382,6 +439,13 @@ class RecognizerStream:
             keep.append(self._active.window_start_s - (CARRY_S if self._active.carry is None else 0.0))
         horizon = min(keep) if keep else self.audio_time_s - (CARRY_S + 1.0)  # a carry's audio
         self._buf.trim_before(max(0.0, horizon - 0.05))
+
+
+def _final_words(words: list[Word], speech_end_s: float | None) -> list[Word]:
+    """A final decode's words that were said: none starting after the speech ended, no unheard tail."""
+    if speech_end_s is not None:
+        words = [w for w in words if w.start_s <= speech_end_s + _AFTER_SPEECH_S]
+    return cut_unheard_tail(words)
 
 
 def _plain_words(text: str) -> list[str]:

@@ -9,6 +9,17 @@ from streamvoice.asr.events import Word
 
 
 @dataclass(slots=True)
+class EarlyFinal:
+    """The final's decode started in the pause, before the end of speech is declared: it is the
+    final if the utterance ends with this same speech end (``speech_end_s``, ``end_s``)."""
+
+    speech_end_s: float
+    end_s: float
+    requested: bool = False
+    words: list[Word] | None = None  # its result, once applied
+
+
+@dataclass(slots=True)
 class Utterance:
     id: int
     start_s: float
@@ -25,6 +36,7 @@ class Utterance:
     eager: str = ""  # eager end of turn: "" | "due" (silence long enough) | "tried" (unstable) | "sent"
     carry: tuple[Word, ...] | None = None  # the previous final's last words (None: not chosen yet)
     carry_context: str = ""  # the session's text before the carried words (the prompt)
+    early: EarlyFinal | None = None  # the final's decode started in the pause (see ``EarlyFinal``)
 
     def cut_point(self, now: float) -> float:
         """Where a too-long utterance is cut: after its last committed word if that is recent

@@ -187,3 +187,41 @@ def test_decodes_start_a_few_seconds_before_the_last_committed_word(speech: np.n
     whole_backend = FakeBackend()
     list(run_stream(whole, whole_backend, chunked(speech), realtime=False))
     assert max(len(r.audio) for r in whole_backend.requests) > 6 * 16000  # without it, the whole utterance
+
+
+def _finals_and_requests(audio: np.ndarray, lookahead_ms: int) -> tuple[list[Final], list[tuple[str, float]], float]:
+    """Finals, (kind, audio time when requested) per decode, and the first SpeechEnded's time."""
+    stream = RecognizerStream(StreamOptions(language="en", final_lookahead_ms=lookahead_ms))
+    backend = FakeBackend()
+    asked: list[tuple[str, float]] = []
+    decode = backend.decode
+
+    def recording(request: DecodeRequest) -> DecodeResult:
+        asked.append((request.kind, stream.audio_time_s))
+        return decode(request)
+
+    backend.decode = recording  # type: ignore[method-assign]
+    events = [e for e, _, _ in run_stream(stream, backend, chunked(audio), realtime=False)]
+    ended = next(e for e in events if isinstance(e, SpeechEnded)).time_s
+    return [e for e in events if isinstance(e, Final)], asked, ended
+
+
+def test_the_final_is_decoded_in_the_pause_and_given_when_the_speech_ends(speech: np.ndarray) -> None:
+    finals, asked, speech_end = _finals_and_requests(speech, 400)
+    plain, plain_asked, _ = _finals_and_requests(speech, 0)
+    assert [f.text for f in finals] == [f.text for f in plain] and finals[0].text
+    early_at = [t for kind, t in asked if kind == "final"][-1]  # (pauses inside the clip may start others)
+    (late_at,) = [t for kind, t in plain_asked if kind == "final"]
+    # decoded once hangover_ms (200) of silence was in, not after end_of_speech_ms (600)
+    assert early_at - speech_end < 0.3 and late_at - speech_end > 0.55
+
+
+def test_speech_after_a_short_pause_drops_the_early_final(speech: np.ndarray) -> None:
+    clip = speech[16000:-16000]
+    pause = np.zeros(int(0.4 * 16000), np.float32)  # longer than the hangover, shorter than the end of speech
+    joined = np.concatenate([np.zeros(16000, np.float32), clip, pause, clip, np.zeros(16000, np.float32)])
+    finals, asked, _ = _finals_and_requests(joined, 400)
+    assert len(finals) == 1, "the pause ended the utterance"
+    assert sum(kind == "final" for kind, _ in asked) >= 2  # one in the pause (dropped), one at the end
+    second_half = (16000 + len(clip) + len(pause)) / 16000
+    assert finals[0].words[-1].end_s > second_half + 5.0  # the final heard the speech after the pause
