@@ -378,9 +378,6 @@ class RecognizerStream:
             start = max(start, min(u.agreement.committed[-1].end_s - back, end_s - _MIN_DECODE_S))
         committed = [*(u.carry or ()), *u.agreement.committed]
         inside = next((i for i, w in enumerate(committed) if w.end_s > start + 0.05), len(committed))
-        if back > 0 and 0 < inside < len(committed):  # begin in the gap before a word, never inside one
-            gap = (committed[inside - 1].end_s + committed[inside].start_s) / 2
-            start = max(u.window_start_s, min(start, gap))
         context = u.carry_context if u.carry is not None else self._context
         prompt = " ".join(filter(None, [context, join_words(committed[:inside])]))[-_PROMPT_CHARS:]
         u.decoded_until_s = max(u.decoded_until_s, end_s)
