@@ -78,5 +78,9 @@ class FakeLlm:
             await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
+        except asyncio.CancelledError:
+            # only ``__aexit__`` cancels a handler, and awaits it: ending here keeps asyncio's stream
+            # callback from logging the cancelled task as an unhandled error
+            return
         finally:
             writer.close()

@@ -122,6 +122,7 @@ class RecognizerStream:
             events.append(self._start_utterance(cut))
         events.extend(self._eager_check())
         self._early_final_check()
+        events.extend(self._eager_from_early())
         self._trim()
         return events
 
@@ -306,12 +307,26 @@ class RecognizerStream:
             return []  # speech came back while it ran
         early.words = _final_words(words, early.speech_end_s)
         if u is self._active:
-            return []  # held until the end of speech is declared
+            return self._eager_from_early()  # held until the end of speech is declared
         u.early = None
         if (u.speech_end_s, u.end_s) != (early.speech_end_s, early.end_s):
             return []  # it ended elsewhere (a cut, audio_end): the usual final decode follows
         self._ended.remove(u)
         return [self._final(u, early.words)]
+
+    def _eager_from_early(self) -> list[AsrEvent]:
+        """An eager final due while the pause's final decode is held is that decode: exactly the
+        final this utterance gets if the speech does not come back."""
+        u = self._active
+        if u is None or u.eager != "due" or u.early is None or u.early.words is None:
+            return []
+        words = [*u.agreement.committed, *u.early.words]
+        u.eager = "sent" if words else "tried"
+        if not words:
+            return []
+        language = u.language or self._language.language or self.options.language
+        return [EagerFinal(u.id, join_words(words), tuple(words) if self.options.word_timestamps else (), language,
+                           round(u.language_probability, 3), words[0].start_s, words[-1].end_s)]
 
     # -- internals ----------------------------------------------------------------------------
     def _start_utterance(self, start_s: float) -> SpeechStarted:

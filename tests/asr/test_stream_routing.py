@@ -12,7 +12,7 @@ import pytest
 
 from streamvoice.asr.backend import DecodeRequest, DecodeResult, Segment
 from streamvoice.asr.driver import chunked, run_stream
-from streamvoice.asr.events import Final, Partial, SpeechEnded, SpeechStarted, Word
+from streamvoice.asr.events import EagerFinal, Final, Partial, SpeechEnded, SpeechStarted, Word
 from streamvoice.asr.options import StreamOptions
 from streamvoice.asr.stream import RecognizerStream
 from streamvoice.audio.wavio import read_audio
@@ -225,3 +225,13 @@ def test_speech_after_a_short_pause_drops_the_early_final(speech: np.ndarray) ->
     assert sum(kind == "final" for kind, _ in asked) >= 2  # one in the pause (dropped), one at the end
     second_half = (16000 + len(clip) + len(pause)) / 16000
     assert finals[0].words[-1].end_s > second_half + 5.0  # the final heard the speech after the pause
+
+
+def test_an_eager_final_in_the_pause_is_the_final_to_come(speech: np.ndarray) -> None:
+    stream = RecognizerStream(StreamOptions(language="en", eager_ms=300, final_lookahead_ms=400))
+    events = [e for e, _, _ in run_stream(stream, FakeBackend(), chunked(speech), realtime=False)]
+    eager = [i for i, e in enumerate(events) if isinstance(e, EagerFinal)]
+    final = next(i for i, e in enumerate(events) if isinstance(e, Final))
+    ended = next(i for i, e in enumerate(events) if isinstance(e, SpeechEnded))
+    assert eager and eager[-1] < ended < final
+    assert events[eager[-1]].text == events[final].text  # type: ignore[attr-defined]
