@@ -8,36 +8,22 @@
 // frames. A refused offer (4xx) ends the connection; a busy server (503), an unreachable one or a
 // dropped call is retried with exponential back-off (0.5 s … 10 s).
 
-import { bye, decodeMessage, encodeMessage, hello } from "./protocol.js";
+import { bye, encodeMessage, hello } from "./protocol.js";
+import { ProtocolSession } from "./session-base.js";
 
-const BACKOFF_MIN_MS = 500;
-const BACKOFF_MAX_MS = 10000;
 const GATHER_TIMEOUT_MS = 10000; // ICE gathering without STUN/TURN answers ends well before this
 const BYE_GRACE_MS = 2000; // after `bye` the server closes the call; this is the fallback
 
-export class RtcConnection {
-  constructor(offerUrl, helloOptions, { onState, onMessage, onProblem, onRemoteStream }, { track, iceServers = [] }) {
-    this.url = offerUrl;
-    this.helloOptions = helloOptions;
-    this.onState = onState;
-    this.onMessage = onMessage;
-    this.onProblem = onProblem;
-    this.onRemoteStream = onRemoteStream;
+export class RtcConnection extends ProtocolSession {
+  constructor(offerUrl, helloOptions, callbacks, { track, iceServers = [] }) {
+    super(offerUrl, helloOptions, callbacks);
+    this.onRemoteStream = callbacks.onRemoteStream;
     this.track = track; // the microphone (owned by this connection: stopped on close)
     this.iceServers = iceServers;
     this.pc = null;
     this.channel = null;
-    this.ready = null; // the server's `ready`, while a session is open
-    this.attempt = 0;
-    this.timer = null;
-    this.closing = false;
     this.finished = false; // refused or closed: the page makes a new connection to try again
     this.carriesMicrophone = true; // audio travels on the track, never as `audio` messages
-  }
-
-  open() {
-    this.closing = false;
-    this.connect();
   }
 
   /** Captioning on/off: a disabled track sends silence, so the call stays up. */
@@ -90,22 +76,6 @@ export class RtcConnection {
     }
   }
 
-  receive(data) {
-    let message;
-    try {
-      message = decodeMessage(data, "server", this.ready ? this.ready.limits : undefined);
-    } catch (err) {
-      this.onProblem(`Ignored a bad message from the server (${err.code || "error"}): ${err.message}`);
-      return;
-    }
-    if (message.type === "ready") {
-      this.ready = message;
-      this.attempt = 0;
-      this.onState("ready", message.session);
-    }
-    this.onMessage(message);
-  }
-
   /** A 4xx answer (or an unusable one): shown to the user, not retried; 503 is retried. */
   refused(pc, status, { code = "http_error", message = "" }) {
     if (status === 503) {
@@ -126,10 +96,7 @@ export class RtcConnection {
       this.finish();
       return;
     }
-    const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** this.attempt) * (0.8 + 0.4 * Math.random());
-    this.attempt += 1;
-    this.onState("reconnecting", `call ended (${why}); retrying in ${(delay / 1000).toFixed(1)} s`);
-    this.timer = setTimeout(() => this.connect(), delay);
+    this.retryLater(`call ended (${why})`);
   }
 
   release(pc) {
