@@ -4,8 +4,12 @@ Why: an LLM streams tokens; waiting for the whole reply wastes seconds, while cu
 period breaks "Dr. Smith" or "3.14". The first chunk of a turn leaves as soon as it is speakable:
 at a clause mark after at least two words, or, once about four words are complete, just before a
 word that opens a clause or phrase ("…is better | for your team", never "…better for your |
-team"), else after the last of five words that can end a phrase. Later chunks grow back to whole
-sentences (newlines, or for run-ons the best clause/space) so prosody stays natural.
+team"), else after the last of five words that can end a phrase. The chunk after an early cut is
+cut early too, after about twice its words, at a clause mark or before a clause/phrase opener,
+so that it is made while the one before plays (at 15 words/s "In short," was followed by the
+rest of a long sentence, which took longer to make than "In short," to play: a 0.6 s gap).
+From there chunks grow back to whole sentences (newlines, or for run-ons the best clause/space)
+so prosody stays natural.
 
 Cuts only ever happen at whitespace, so tokens without spaces (URLs, e-mail addresses,
 decimals, times, 1,000,000, U.S.A.) are never split. Pure: no I/O, no model, no asyncio.
@@ -45,6 +49,7 @@ _NO_CHUNK_END = _CLAUSE_OPENERS | _PHRASE_OPENERS | frozenset(
         "any", "no", "every", "each", "is", "are", "was", "were", "be", "not", "very", "more", "most"
     ]
 )
+_GROW_UNTIL_WORDS = 16  # early cuts stop once a chunk may be this long: sentences from there
 _INITIALS = re.compile(r"^(?:[A-Za-z]\.)+[A-Za-z]?$|^[A-Za-z]$")  # U.S.A / e.g / a.m / J
 _LEADING = "\"'“‘«([{"
 _SENTENCE = re.compile(r"([.!?…]+)([\"'”’»)\]]*)(\s+)(?=(\S))")
@@ -81,6 +86,8 @@ class Segmenter:
         self.early_first_chunk = early_first_chunk  # False: whole sentences only (the usual baseline)
         self._buf = ""
         self._first = True
+        self._grow: int | None = None  # after an early cut: the next chunk may end after this many words
+        self._early_cut = False  # the cut being made is an early one (first chunk or growth)
 
     @property
     def pending(self) -> str:
@@ -104,6 +111,7 @@ class Segmenter:
     def reset(self) -> None:
         self._buf = ""
         self._first = True
+        self._grow = None
 
     # -- internals ---------------------------------------------------------------------------
 
@@ -117,8 +125,14 @@ class Segmenter:
             if chunk:
                 out.append(chunk)
                 self._first = False
+                # After an early cut the next chunk is cut early too, at about twice its words: its
+                # synthesis must fit in this one's playback ("In short," then the rest of a long
+                # sentence ran dry 0.6 s). Chunks grow back to whole sentences from there.
+                grow = max(4, 2 * len(chunk.split())) if self._early_cut else None
+                self._grow = grow if grow is not None and grow <= _GROW_UNTIL_WORDS else None
 
     def _find_cut(self, buf: str) -> int | None:
+        self._early_cut = False
         if not buf.strip():
             return None
         body_start = len(buf) - len(buf.lstrip())
@@ -132,11 +146,17 @@ class Segmenter:
             if self._is_sentence_end(buf, s):
                 best = s.end()
                 break
+        if self._grow is not None and not self._first:
+            cut = self._growth_cut(buf[: best if best is not None else len(buf)], self._grow)
+            if cut is not None:
+                self._early_cut = True
+                return cut
         if best is not None:
             return best
         if self._first and self.early_first_chunk:
             cut = self._first_chunk_cut(buf, body_start)
             if cut is not None:
+                self._early_cut = True
                 return cut
         if len(buf) > self.max_chunk_chars:
             return self._overflow_cut(buf)
@@ -184,6 +204,23 @@ class Segmenter:
             if not _protected_word(w.group()):
                 return _skip_space(buf, w.end())
         return None
+
+    def _growth_cut(self, text: str, grow: int) -> int | None:
+        """A cut after ``grow`` to ``2 * grow`` words, at a clause mark or before a word that opens
+        a clause or phrase, with at least three words after it; None: wait (or none fits)."""
+        words = list(re.finditer(r"\S+(?=\s)", text))
+        if text and not text[-1].isspace():  # a sentence's text up to its end: its last word is whole
+            last = re.search(r"\S+$", text)
+            words += [last] if last else []
+        if len(words) < grow + 3:
+            return None
+        for c in _CLAUSE.finditer(text):
+            n = len(text[: c.start()].split())
+            if grow <= n < 2 * grow and len(words) - n >= 3 and not _inside_quotes(text, c.start()):
+                return c.end()
+        window = words[: min(2 * grow, len(words) - 3) + 1]  # the chunk is window[:k]; window[k] opens
+        cut = _phrase_cut(window, grow)
+        return None if cut is None else _skip_space(text, cut)
 
     def _overflow_cut(self, buf: str) -> int | None:
         window = buf[: self.max_chunk_chars]

@@ -46,7 +46,7 @@ def test_sentences_and_newlines_and_lists() -> None:
     assert chunks == expected
 
 
-def test_first_chunk_is_cut_early_then_sentences() -> None:
+def test_first_chunk_is_cut_early_then_chunks_grow_back_to_sentences() -> None:
     seg = Segmenter()
     out: list[str] = []
     text = "Okay then, the results are in, and they look good. More later, maybe."
@@ -54,8 +54,21 @@ def test_first_chunk_is_cut_early_then_sentences() -> None:
         out += seg.push(word + " ")
     out += seg.finish()
     assert out[0] == "Okay then,"  # a clause mark after two words
-    assert out[1] == "the results are in, and they look good."  # later chunks: whole sentences
-    assert out[2] == "More later, maybe."
+    assert out[1] == "the results are in,"  # then about twice that, so it is made while the first plays
+    assert out[2] == "and they look good."  # the sentence's end
+    assert out[3] == "More later, maybe."  # from there whole sentences
+
+
+def test_a_short_first_chunk_is_not_followed_by_a_long_one() -> None:
+    """'In short,' plays ~0.6 s; the rest of the sentence whole took ~1.5 s to make (a gap)."""
+    seg = Segmenter()
+    out: list[str] = []
+    text = "In short, the new model is faster and uses less memory. We measured about 3.5 times the throughput."
+    for word in text.split(" "):
+        out += seg.push(word + " ")
+    out += seg.finish()
+    assert out == ["In short,", "the new model is faster", "and uses less memory.",
+                   "We measured about 3.5 times the throughput."]
 
 
 def test_first_chunk_leaves_after_about_four_words() -> None:
