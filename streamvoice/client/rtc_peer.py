@@ -29,6 +29,10 @@ log = logging.getLogger(__name__)
 OFFER_PATH = "/v1/webrtc/offer"  # PROTOCOL §13.1
 LABEL = "streamvoice"  # the data channel's label (§13.2)
 MAX_ANSWER_BYTES = 1 << 20
+# Data channel messages not yet read by the application. The channel pushes them (no backpressure as
+# on a WebSocket), so beyond this the oldest are dropped and counted: a client this far behind has
+# stopped reading, and memory must not grow with the call.
+MAX_UNREAD_MESSAGES = 10_000
 
 
 def offer_url(url: str) -> str:
@@ -99,7 +103,8 @@ class RtcPeer:
                  channel: bool = True) -> None:
         self.pc = RTCPeerConnection(ice_configuration(ice_servers))
         self.mic = mic if mic is not None else MicTrack()
-        self.messages: asyncio.Queue[ServerMessage | None] = asyncio.Queue()  # None: the call ended
+        self.messages: asyncio.Queue[ServerMessage | None] = asyncio.Queue(MAX_UNREAD_MESSAGES)  # None: ended
+        self.messages_dropped = 0
         self.audio = RemoteAudio(max_buffered_frames)
         self.opened = asyncio.Event()
         self.ended = ""  # why the call ended, once it has
@@ -127,12 +132,21 @@ class RtcPeer:
         except ProtocolError as exc:
             log.warning("a data channel message could not be decoded: %s", exc)
             return
-        self.messages.put_nowait(decoded)
+        self._put(decoded)
 
     def _end(self, why: str) -> None:
         if not self.ended:
             self.ended = why
-            self.messages.put_nowait(None)
+            self._put(None)
+
+    def _put(self, message: ServerMessage | None) -> None:
+        if self.messages.full():
+            self.messages.get_nowait()
+            self.messages_dropped += 1
+            if self.messages_dropped == 1:
+                log.warning("%d server messages unread: dropping the oldest (read the call's events)",
+                            MAX_UNREAD_MESSAGES)
+        self.messages.put_nowait(message)
 
     async def offer(self) -> str:
         """The offer's SDP with every candidate gathered (no trickle ICE)."""

@@ -116,3 +116,23 @@ async def test_refused_offers_raise_with_the_status_and_code(start_server) -> No
         assert pong.type == "pong"
     finally:
         await call.close()
+
+
+async def test_unread_messages_are_bounded_oldest_dropped_end_kept() -> None:
+    from streamvoice.client.rtc_peer import MAX_UNREAD_MESSAGES, RtcPeer
+    from streamvoice.protocol import Pong, encode
+
+    peer = RtcPeer()
+    try:
+        for i in range(MAX_UNREAD_MESSAGES + 5):
+            peer._on_message(encode(Pong(id=i)))
+        peer._end("closed")
+        assert peer.messages.qsize() == MAX_UNREAD_MESSAGES and peer.messages_dropped == 6
+        first = peer.messages.get_nowait()
+        assert isinstance(first, Pong) and first.id == 6  # the oldest went first
+        last = first
+        while (item := peer.messages.get_nowait()) is not None:
+            last = item
+        assert isinstance(last, Pong) and last.id == MAX_UNREAD_MESSAGES + 4  # the newest kept, then the end
+    finally:
+        await peer.pc.close()
