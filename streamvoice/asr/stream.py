@@ -41,12 +41,17 @@ from streamvoice.asr.guard import cut_unheard_tail, guard_segments
 from streamvoice.asr.language import LanguagePolicy, LanguageRules
 from streamvoice.asr.merge import join_words
 from streamvoice.asr.options import StreamOptions
+from streamvoice.asr.short_final import after_committed, choose_final, stops_short
 from streamvoice.asr.utterance import EarlyFinal, Utterance
 from streamvoice.asr.vad import VoiceActivityDetector
 
 _PROMPT_CHARS = 200  # earlier text given to Whisper as context
 _MIN_DECODE_S = 0.3  # shorter windows are not worth a decode
 _AFTER_SPEECH_S = 0.1  # a final's word may start this long after the VAD's end of speech
+# At the end of the audio (``audio_end``, stream end) nothing more will come, so the final hears
+# up to this much of what follows the last voiced frame, and keeps the words said in it: webrtcvad
+# misses quiet last words ("...over 17 billion euros" ended "over 17" on earnings22).
+_END_OF_AUDIO_TAIL_S = 1.0
 # Nothing is committed from an utterance's first decodes: with under 1.5 s heard, Whisper guesses
 # from a syllable and two guesses can agree ("And the line of" for "underlying our" on earnings22).
 # (2 s left whole short utterances to one final decode: "in being" at 8 kHz came out "invening".)
@@ -131,7 +136,7 @@ class RecognizerStream:
         self._vad.flush()
         if self._active is None:
             return []
-        return self._end_utterance(self._vad.last_voiced_end_s, "audio_end")
+        return self._end_utterance(self._vad.last_voiced_end_s, "audio_end", tail=True)
 
     def close(self) -> list[AsrEvent]:
         """The stream ends: a final for any open utterance is still due, then nothing more."""
@@ -140,7 +145,7 @@ class RecognizerStream:
         self._vad.flush()
         events: list[AsrEvent] = []
         if self._active is not None:
-            events.extend(self._end_utterance(self._vad.last_voiced_end_s, "stream_end"))
+            events.extend(self._end_utterance(self._vad.last_voiced_end_s, "stream_end", tail=True))
         self._closed = True
         return events
 
@@ -176,7 +181,7 @@ class RecognizerStream:
             done = self._ended[0]
             end = done.end_s if done.end_s is not None else self.audio_time_s
             self._choose_carry(done)
-            self._in_flight = self._request(done, end, "final")
+            self._in_flight = self._request(done, end, "final", prefix=done.first_final is None)
             return self._in_flight
         u = self._active
         if u is None:
@@ -228,10 +233,9 @@ class RecognizerStream:
         if u.carry:  # the pause before the utterance was heard as silence: nothing said there
             words = [w for w in words if w.end_s > u.start_s + 0.05]
         if early:
-            return self._apply_early(u, words)
+            return self._apply_early(u, words, bool(request.prefix))
         if request.kind == "final":
-            self._ended.remove(u)
-            return [self._final(u, _final_words(words, u.speech_end_s))]
+            return self._final_or_retry(u, request, _final_words(words, u.words_until_s))
         decoded_end = request.offset_s + len(request.audio) / SAMPLE_RATE
         commit = self._language.settled and decoded_end - u.start_s >= _MIN_COMMIT_AUDIO_S
         u.agreement.insert(words, commit=commit, until_s=decoded_end - self.options.commit_margin_ms / 1000.0)
@@ -301,18 +305,33 @@ class RecognizerStream:
         end = min(self.audio_time_s, voiced_end + self.options.hangover_ms / 1000.0)
         u.early = EarlyFinal(speech_end_s=voiced_end, end_s=end)
 
-    def _apply_early(self, u: Utterance, words: list[Word]) -> list[AsrEvent]:
+    def _apply_early(self, u: Utterance, words: list[Word], prefixed: bool) -> list[AsrEvent]:
         early = u.early
         if early is None or not early.requested:
             return []  # speech came back while it ran
-        early.words = _final_words(words, early.speech_end_s)
+        early.words = _final_words(words, early.speech_end_s + _AFTER_SPEECH_S)
+        early.short = prefixed and stops_short(early.words, u.agreement.committed, early.speech_end_s)
         if u is self._active:
             return self._eager_from_early()  # held until the end of speech is declared
         u.early = None
         if (u.speech_end_s, u.end_s) != (early.speech_end_s, early.end_s):
             return []  # it ended elsewhere (a cut, audio_end): the usual final decode follows
+        if early.short:
+            u.first_final = early.words  # stays ended: the retry is the next request
+            return []
         self._ended.remove(u)
         return [self._final(u, early.words)]
+
+    def _final_or_retry(self, u: Utterance, request: DecodeRequest, words: list[Word]) -> list[AsrEvent]:
+        """The final, unless its decode stopped short of the speech with a forced prefix: then
+        the same audio is decoded once more without it (:mod:`.short_final`)."""
+        if u.first_final is not None:
+            words = choose_final(u.first_final, after_committed(words, u.agreement.committed))
+        elif request.prefix and stops_short(words, u.agreement.committed, u.speech_end_s):
+            u.first_final = words
+            return []
+        self._ended.remove(u)
+        return [self._final(u, words)]
 
     def _eager_from_early(self) -> list[AsrEvent]:
         """An eager final due while the pause's final decode is held is that decode: exactly the
@@ -339,13 +358,21 @@ class RecognizerStream:
         self._active = u
         return SpeechStarted(u.id, round(start, 3))
 
-    def _end_utterance(self, speech_end_s: float, reason: str, hangover: bool = True) -> list[AsrEvent]:
-        """SpeechEnded; the final follows from a decode, or at once when there is nothing to hear."""
+    def _end_utterance(
+        self, speech_end_s: float, reason: str, hangover: bool = True, tail: bool = False
+    ) -> list[AsrEvent]:
+        """SpeechEnded; the final follows from a decode, or at once when there is nothing to hear.
+        ``tail``: the audio ends here, so the final hears what follows the speech (up to
+        ``_END_OF_AUDIO_TAIL_S``) and keeps the words said in it."""
         u = self._active
         assert u is not None  # callers check; internal invariant, not user input
         pad = self.options.hangover_ms / 1000.0 if hangover else 0.0
+        if tail:
+            pad = max(pad, min(_END_OF_AUDIO_TAIL_S, self.audio_time_s - speech_end_s))
         u.end_s = min(self.audio_time_s, max(speech_end_s + pad, u.start_s))
         u.speech_end_s = max(speech_end_s, u.start_s) if hangover else None
+        if u.speech_end_s is not None:
+            u.words_until_s = u.end_s if tail else u.speech_end_s + _AFTER_SPEECH_S
         u.reason = reason
         self._active = None
         ended = SpeechEnded(u.id, round(max(speech_end_s, u.start_s), 3))
@@ -354,6 +381,10 @@ class RecognizerStream:
             u.early = early = None  # it heard other audio than this end: decode the final anew
         if early is not None and early.words is not None:
             u.early = None
+            if early.short:  # decoded in the pause, but stopped short: the retry is due
+                u.first_final = early.words
+                self._ended.append(u)
+                return [ended]
             return [ended, self._final(u, early.words)]  # decoded in the pause already
         if early is not None and not early.requested:
             u.early = None
@@ -386,13 +417,17 @@ class RecognizerStream:
         u.carry_context = self._context[: max(0, len(self._context) - len(join_words(carry)))].rstrip()
         u.window_start_s = min(u.window_start_s, carry[0].start_s - 0.05)
 
-    def _request(self, u: Utterance, end_s: float, kind: str) -> DecodeRequest:
+    def _request(self, u: Utterance, end_s: float, kind: str, prefix: bool = True) -> DecodeRequest:
+        """The decode of ``u`` up to ``end_s``; ``prefix=False``: the committed words inside the
+        window are given as prompt only, not forced (a final's retry)."""
         start = u.window_start_s
         back = self.options.committed_context_s
         if back > 0 and u.agreement.committed:  # the committed words before it become the prompt
             start = max(start, min(u.agreement.committed[-1].end_s - back, end_s - _MIN_DECODE_S))
         committed = [*(u.carry or ()), *u.agreement.committed]
         inside = next((i for i, w in enumerate(committed) if w.end_s > start + 0.05), len(committed))
+        if not prefix:
+            inside = len(committed)
         context = u.carry_context if u.carry is not None else self._context
         prompt = " ".join(filter(None, [context, join_words(committed[:inside])]))[-_PROMPT_CHARS:]
         u.decoded_until_s = max(u.decoded_until_s, end_s)
@@ -453,10 +488,11 @@ class RecognizerStream:
         self._buf.trim_before(max(0.0, horizon - 0.05))
 
 
-def _final_words(words: list[Word], speech_end_s: float | None) -> list[Word]:
-    """A final decode's words that were said: none starting after the speech ended, no unheard tail."""
-    if speech_end_s is not None:
-        words = [w for w in words if w.start_s <= speech_end_s + _AFTER_SPEECH_S]
+def _final_words(words: list[Word], until_s: float | None) -> list[Word]:
+    """A final decode's words that were said: none starting after ``until_s`` (the speech's end,
+    or the end of the audio), no unheard tail."""
+    if until_s is not None:
+        words = [w for w in words if w.start_s <= until_s]
     return cut_unheard_tail(words)
 
 

@@ -17,6 +17,7 @@ class EarlyFinal:
     end_s: float
     requested: bool = False
     words: list[Word] | None = None  # its result, once applied
+    short: bool = False  # its words stop well before the speech did (see ``short_final``)
 
 
 @dataclass(slots=True)
@@ -27,6 +28,7 @@ class Utterance:
     decoded_until_s: float
     end_s: float | None = None  # set when speech ended or the utterance was cut
     speech_end_s: float | None = None  # the VAD's end of speech (None for a length cut)
+    words_until_s: float | None = None  # a final's words may start up to here (None: no bound)
     reason: str = ""
     agreement: LocalAgreement = field(default_factory=LocalAgreement)
     revision: int = 0
@@ -37,6 +39,7 @@ class Utterance:
     carry: tuple[Word, ...] | None = None  # the previous final's last words (None: not chosen yet)
     carry_context: str = ""  # the session's text before the carried words (the prompt)
     early: EarlyFinal | None = None  # the final's decode started in the pause (see ``EarlyFinal``)
+    first_final: list[Word] | None = None  # a final decode that stopped short, awaiting its retry
 
     def cut_point(self, now: float) -> float:
         """Where a too-long utterance is cut: after its last committed word if that is recent
