@@ -81,6 +81,22 @@ def test_mlx_matches_ctranslate2(backends: dict[tuple[str, str], AsrBackend], da
     assert float(np.median(deltas)) <= 0.1, deltas
 
 
+def test_prompt_and_prefix_continue_alike(backends: dict[tuple[str, str], AsrBackend], data_dir: Path) -> None:
+    """A streaming decode: previous text as prompt and the window's committed words forced first;
+    both engines continue after the prefix with the same words."""
+    audio, _ = read_audio(data_dir / "LJ001-0004.wav")
+    request = DecodeRequest(audio, 2.0, "The earliest printers in Europe", "en", "transcribe", True, "partial",
+                            prefix="produced the block books,")
+    texts = []
+    for engine in ("ctranslate2", "mlx"):
+        result = backends[("whisper-base", engine)].decode(request)
+        words = [w for s in result.segments for w in s.words]
+        assert words and all(w.start_s >= 2.0 for w in words)
+        texts.append(normalize(" ".join(w.word for w in words)).split())
+    assert texts[0][:2] != ["produced", "the"]  # the prefix is not said again
+    assert len(texts[0]) >= 4 and edit_distance(texts[0], texts[1]) <= 1, texts
+
+
 def test_transcribe_cli_streams_on_mlx(models_dir: Path, data_dir: Path, references: dict[str, str],
                                        capsys: pytest.CaptureFixture[str]) -> None:
     """`streamvoice transcribe CLIP --asr-backend mlx --json`: the real streaming path (VAD,
