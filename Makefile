@@ -2,10 +2,10 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-EXTRAS ?= asr,tts,mic,dev,bench,agent
+EXTRAS ?= asr,tts,mic,dev,bench,agent,mlx
 MODELS ?= whisper-base whisper-tiny.en kokoro-82m
 STAMP := $(VENV)/.installed
-APT_PACKAGES ?= libportaudio2 chromium espeak-ng sox
+APT_PACKAGES ?= libportaudio2 chromium espeak-ng sox libopenblas0-pthread
 
 .PHONY: install models sysdeps web serve test test-fast lint bench bench-quick bench-smoke bench-table clean
 
@@ -23,7 +23,7 @@ models: install
 	$(PY) -m streamvoice models install $(MODELS)
 	$(PY) -m streamvoice models verify $(MODELS)
 
-# Debian packages the tests use (PortAudio for sounddevice, Chromium for the browser test).
+# Debian packages the tests use (PortAudio for sounddevice, Chromium for the browser test, OpenBLAS for MLX's CPU backend).
 sysdeps:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

@@ -245,6 +245,14 @@ ROWS: dict[str, tuple[Row, ...]] = {
         Row(lambda r: f"Cross-session batching, raw decode of N {r.setting('seconds'):g} s windows",
             lambda r: f"{batching_speedups(r)} faster than one by one"),
     ),
+    "asr_backends": (
+        Row(lambda r: f"MLX Whisper on this CPU vs CTranslate2, {r.setting('model')}, "
+                      f"{len(r.setting('clips'))} clips (same windows and rules)",
+            lambda r: f"WER {pct(r.num('mlx.wer'))} vs {pct(r.num('ctranslate2.wer'))}; compute "
+                      f"{r.num('mlx_over_ctranslate2.compute_per_audio_s'):.1f}x, 30 s encoder "
+                      f"{r.num('mlx_over_ctranslate2.encoder_30s_window_s'):.1f}x, decoder token "
+                      f"{r.num('mlx_over_ctranslate2.decoder_token_ms'):.1f}x CTranslate2's"),
+    ),
     "tts_ttfa": (
         Row(lambda r: f"TTS time to first audio, two-sentence replies streamed at {r.setting('rate_wps'):g} words/s "
                       f"({r.num('ttfa_streamed_s.n'):.0f} replies)",

@@ -38,7 +38,9 @@ class ModelsConfig(_Section):
 
 class AsrConfig(_Section):
     model: str = Field("whisper-base", description="model name from `streamvoice models list`")
-    backend: str = Field("auto", description="engine from streamvoice.asr.loader.ASR_BACKENDS; auto = the first")
+    backend: str = Field(
+        "auto", description="engine from streamvoice.asr.loader.ASR_BACKENDS; auto = mlx on macOS arm64, else the first"
+    )
     extra_models: tuple[str, ...] = Field((), description="more ASR models loaded beside `model`; sessions choose")
     device: Literal["auto", "cpu", "cuda"] = "auto"
     compute_type: str = Field("auto", description="ctranslate2 compute type; auto = int8 on CPU, float16 on CUDA")
@@ -85,7 +87,9 @@ class AsrConfig(_Section):
 
 class TtsConfig(_Section):
     model: str = "kokoro-82m"
-    backend: str = Field("auto", description="engine from streamvoice.tts.loader.TTS_BACKENDS; auto = the first")
+    backend: str = Field(
+        "auto", description="engine from streamvoice.tts.loader.TTS_BACKENDS; auto = mlx on macOS arm64, else the first"
+    )
     voice: str = "af_heart"
     speed: float = Field(1.0, ge=0.5, le=2.0)
     threads: int = Field(0, ge=0, description="intra-op threads; 0 = number of cores")

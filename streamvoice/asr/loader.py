@@ -1,4 +1,4 @@
-"""Choose and load the ASR backend named by ``asr.backend`` (``auto``: the first in the table).
+"""Choose and load the ASR backend named by ``asr.backend`` (``auto``: see :mod:`streamvoice.models.choose`).
 
 A new engine is one adapter module with a ``load(config, model) -> AsrBackend`` function and one
 line in :data:`ASR_BACKENDS`. Entries are ``"module:function"`` strings so an engine's libraries
@@ -14,6 +14,7 @@ from streamvoice.models.choose import resolve
 
 ASR_BACKENDS: dict[str, str] = {
     "ctranslate2": "streamvoice.asr.loader:load_ctranslate2",
+    "mlx": "streamvoice.asr.loader:load_mlx",
 }
 
 
@@ -22,6 +23,13 @@ def load_ctranslate2(config: Config, model: str) -> AsrBackend:
     from streamvoice.asr.ctranslate2_backend import load_ctranslate2_backend
 
     return load_ctranslate2_backend(require(config.models.dir, model), config.asr)
+
+
+def load_mlx(config: Config, model: str) -> AsrBackend:
+    """The ``mlx`` entry: the same installed folder, its weights converted for MLX on first load."""
+    from streamvoice.asr.mlx_backend import load_mlx_backend
+
+    return load_mlx_backend(require(config.models.dir, model), config.asr)
 
 
 def load_asr_backend(config: Config, model: str | None = None) -> AsrBackend:

@@ -1,4 +1,4 @@
-"""`streamvoice models list|install|verify`."""
+"""`streamvoice models list|install|verify|convert`."""
 
 from __future__ import annotations
 
@@ -21,6 +21,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     install.add_argument("names", nargs="*", help=f"model names (default: {' '.join(DEFAULT_MODELS)})")
     verify_p = actions.add_parser("verify", help="recompute the hashes of installed models")
     verify_p.add_argument("names", nargs="*", help="model names (default: every installed model)")
+    convert = actions.add_parser("convert", help="convert installed Whisper models for another engine")
+    convert.add_argument("names", nargs="+", help="installed Whisper model names, e.g. whisper-base")
+    convert.add_argument("--to", choices=["mlx"], required=True, help="target engine")
     parser.set_defaults(handler=run)
 
 
@@ -46,6 +49,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
                 print(f"error: {exc.args[0] if isinstance(exc, KeyError) else exc}", file=sys.stderr)
                 failures += 1
         return 1 if failures else 0
+    if args.action == "convert":
+        return _convert(args.names, config)
     names = args.names or [m.name for m in (*REGISTRY_MODELS, *HUB_MODELS) if is_installed(models_dir, m.name)]
     if not names:
         print(f"no models installed in {models_dir}; run `streamvoice models install`", file=sys.stderr)
@@ -68,3 +73,22 @@ def run(args: argparse.Namespace, config: Config) -> int:
             print(f"  {mark} {check.name:34} {check.size:>11,} B  {check.sha256[:16] or '-':16} {check.problem}")
         bad += 0 if status.ok else 1
     return 1 if bad else 0
+
+
+def _convert(names: list[str], config: Config) -> int:
+    """Write ``<model>/mlx/`` from each installed CTranslate2 Whisper model (the MLX backend also
+    does this on first load)."""
+    from streamvoice.models.mlx_whisper_convert import convert_whisper
+    from streamvoice.models.store import require
+
+    failures = 0
+    for name in names:
+        try:
+            if find(name).kind != "asr":
+                raise ModelError(f"{name} is not a Whisper model; only Whisper models convert to MLX")
+            folder = convert_whisper(require(config.models.dir, name))
+            print(f"{name}: MLX weights at {folder}")
+        except (ModelError, KeyError) as exc:
+            print(f"error: {exc.args[0] if isinstance(exc, KeyError) else exc}", file=sys.stderr)
+            failures += 1
+    return 1 if failures else 0

@@ -76,7 +76,23 @@ def verify(models_dir: Path, name: str) -> ModelStatus:
             checks.append(FileCheck(entry["name"], entry["size"], actual, actual == entry["sha256"],
                                     "" if actual == entry["sha256"] else "changed since install"))
         return ModelStatus(name, path, True, tuple(checks))
-    return ModelStatus(name, path, True, tuple(_registry_checks(model, path)))
+    return ModelStatus(name, path, True, tuple(_registry_checks(model, path) + _converted_checks(path)))
+
+
+def _converted_checks(path: Path) -> list[FileCheck]:
+    """Files converted for another engine (``<model>/<engine>/MANIFEST.json``), checked against
+    the hashes recorded when they were written."""
+    checks: list[FileCheck] = []
+    for manifest in sorted(path.glob(f"*/{MANIFEST}")):
+        folder = manifest.parent
+        for entry in json.loads(manifest.read_text()).get("files", []):
+            target = folder / entry["name"]
+            actual = file_sha256(target) if target.is_file() else ""
+            ok = actual == entry["sha256"]
+            fix = f"streamvoice models convert {path.name} --to {folder.name}"
+            problem = "" if ok else f"changed since conversion; run `{fix}`"
+            checks.append(FileCheck(f"{folder.name}/{entry['name']}", entry["size"], actual, ok, problem))
+    return checks
 
 
 def _registry_checks(model: RegistryModel, path: Path) -> list[FileCheck]:
