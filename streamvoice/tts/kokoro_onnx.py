@@ -133,6 +133,17 @@ class KokoroOnnx:
             words = word_timings(chunk, positions, durations, n_samples)
         return SynthesisResult(audio=audio, sample_rate=SAMPLE_RATE, words=words, compute_s=compute_s, rest=rest)
 
+    def durations(self, chunk: PhonemizedChunk, voice_spec: str, speed: float = 1.0) -> np.ndarray:
+        """Frames per token (pads included) as the graph rounds them, before its floor of one frame
+        (for checks and tests: the MLX engine's parity is measured against these)."""
+        if not self.has_durations:
+            raise RuntimeError("this Kokoro graph has no durations tensor")
+        feeds, _ = self.model_feeds(chunk, voice_spec, speed)
+        with self._lock:
+            if self.split is not None:
+                return np.asarray(self.split.prosody(feeds, None).durations).reshape(-1)
+            return np.asarray(self._session.run([DURATIONS_TENSOR], feeds)[0]).reshape(-1)
+
     def _rest(self, chunk: PhonemizedChunk, abort: Any) -> SynthesisResult:
         """The remainder of a chunk whose first window was answered before."""
         if self.split is None or not isinstance(chunk.resume, Resume):

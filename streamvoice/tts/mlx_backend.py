@@ -12,7 +12,9 @@ before MLX is imported (:mod:`streamvoice.models.mlx_blas`).
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -35,6 +37,8 @@ from streamvoice.tts.kokoro_inputs import (
 )
 from streamvoice.tts.types import PhonemizedChunk, SynthesisResult
 from streamvoice.tts.voices import VoiceBank
+
+log = logging.getLogger(__name__)
 
 
 class MlxAbortHandle:
@@ -126,6 +130,9 @@ class KokoroMlx:
 
 def _import_mlx(threads: int) -> Any:
     """``mlx.core``, with OpenBLAS bound first on Linux; ModelError saying how to install it."""
+    if sys.platform.startswith("linux") and "mlx.core" in sys.modules:
+        log.warning("mlx.core was imported before the MLX TTS backend loaded: it keeps mlx-cpu's reference "
+                    "BLAS (about 20x slower here); load the backend before importing mlx")
     preload_openblas(threads)
     try:
         import mlx.core as mx
