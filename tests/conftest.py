@@ -9,6 +9,11 @@ from pathlib import Path
 import pytest
 
 from streamvoice.config import default_models_dir
+from streamvoice.models.mlx_blas import preload_openblas
+
+# Before any test module imports mlx: bound later, MLX keeps its reference BLAS for the whole run
+# (16-23x slower matrix products; the MLX parity tests then ran past their time limit).
+preload_openblas(os.cpu_count() or 1)
 
 DATA_DIR = Path(__file__).parent / "data"
 

@@ -20,13 +20,14 @@ from typing import Any
 import numpy as np
 
 from streamvoice.asr.backend import DecodeRequest, DecodeResult
-from streamvoice.asr.mlx_blas import preload_openblas
 from streamvoice.asr.whisper_rules import suppressed_tokens
 from streamvoice.asr.window_decoder import Generation, WindowDecoder
 from streamvoice.asr.word_alignment import alignment_matrix, dtw_path, words_from_path
 from streamvoice.capabilities import Capabilities
 from streamvoice.config import AsrConfig
 from streamvoice.models.errors import ModelError
+from streamvoice.models.mlx_blas import preload_openblas
+from streamvoice.models.mlx_threads import ThreadStreams
 from streamvoice.models.mlx_whisper_convert import convert_whisper, is_converted, load_converted
 
 log = logging.getLogger(__name__)
@@ -135,6 +136,7 @@ class MlxBackend:
         self._engine = engine
         self.multilingual = engine.multilingual
         self._decoder = WindowDecoder(engine, beam_size, adaptive_window, partial_beam_size)
+        self._streams = ThreadStreams()
 
     @property
     def capabilities(self) -> Capabilities:
@@ -142,10 +144,17 @@ class MlxBackend:
         return Capabilities(sample_rate=16_000, word_timings=True, languages=() if self.multilingual else ("en",))
 
     def decode(self, request: DecodeRequest) -> DecodeResult:
-        return self._decoder.decode_batch([request])[0]
+        return self.decode_batch([request])[0]
 
     def decode_batch(self, requests: list[DecodeRequest]) -> list[DecodeResult]:
-        return self._decoder.decode_batch(requests)
+        import mlx.core as mx
+
+        with mx.stream(self._streams.current()):  # the calling thread's own (see ``mlx_threads``)
+            return self._decoder.decode_batch(requests)
+
+    def release_thread(self) -> None:
+        """The calling thread is done with this backend: free its MLX streams (see ``mlx_threads``)."""
+        self._streams.release()
 
 
 def load_mlx_backend(model_dir: Path, asr_config: AsrConfig, adaptive_window: bool | None = None) -> MlxBackend:

@@ -21,8 +21,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     install.add_argument("names", nargs="*", help=f"model names (default: {' '.join(DEFAULT_MODELS)})")
     verify_p = actions.add_parser("verify", help="recompute the hashes of installed models")
     verify_p.add_argument("names", nargs="*", help="model names (default: every installed model)")
-    convert = actions.add_parser("convert", help="convert installed Whisper models for another engine")
-    convert.add_argument("names", nargs="+", help="installed Whisper model names, e.g. whisper-base")
+    convert = actions.add_parser("convert", help="convert installed models for another engine")
+    convert.add_argument("names", nargs="+", help="installed model names, e.g. whisper-base kokoro-82m")
     convert.add_argument("--to", choices=["mlx"], required=True, help="target engine")
     parser.set_defaults(handler=run)
 
@@ -76,18 +76,18 @@ def run(args: argparse.Namespace, config: Config) -> int:
 
 
 def _convert(names: list[str], config: Config) -> int:
-    """Write ``<model>/mlx/`` from each installed CTranslate2 Whisper model (the MLX backend also
-    does this on first load)."""
+    """Write ``<model>/mlx/`` from each installed model: Whisper from its CTranslate2 file, Kokoro
+    from its int8 ONNX graph (the MLX backends also do this on first load)."""
     from streamvoice.models.mlx_whisper_convert import convert_whisper
     from streamvoice.models.store import require
+    from streamvoice.tts.mlx_kokoro_convert import convert_kokoro_to_mlx
 
     failures = 0
     for name in names:
         try:
-            if find(name).kind != "asr":
-                raise ModelError(f"{name} is not a Whisper model; only Whisper models convert to MLX")
-            folder = convert_whisper(require(config.models.dir, name))
-            print(f"{name}: MLX weights at {folder}")
+            folder = require(config.models.dir, name)
+            out = convert_whisper(folder) if find(name).kind == "asr" else convert_kokoro_to_mlx(folder)
+            print(f"{name}: MLX weights at {out}")
         except (ModelError, KeyError) as exc:
             print(f"error: {exc.args[0] if isinstance(exc, KeyError) else exc}", file=sys.stderr)
             failures += 1

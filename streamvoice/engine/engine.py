@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -68,6 +68,15 @@ class SpeechEngine(Protocol):
     def queue_depths(self) -> dict[str, int]: ...
 
 
+def _release(backends: Iterable[object]) -> None:
+    """In a worker thread that ends: the per-thread clean-up a backend's runtime needs, if any
+    (``release_thread``: MLX frees the streams the thread made, or the process aborts at exit)."""
+    for backend in backends:
+        release = getattr(backend, "release_thread", None)
+        if release is not None:
+            release()
+
+
 def _same_kind(head: WorkItem, item: WorkItem) -> bool:
     """ASR windows batch with ASR windows of the same model."""
     return head.priority in (Priority.ASR_FINAL, Priority.ASR_PARTIAL) and head.payload.model == item.payload.model
@@ -101,9 +110,9 @@ class Engine:
         self._abortable = caps is not None and caps.abortable
         self.asr_max_batch = asr_max_batch
         self._asr_worker = Worker("asr", self._run_asr, max_batch=asr_max_batch, max_queue=max_queue,
-                                  batchable=_same_kind)
+                                  batchable=_same_kind, on_thread_exit=lambda: _release(self._asr.values()))
         self._tts_worker = Worker("tts", self._run_tts, max_queue=max_queue,
-                                  expected_errors=(SynthesisAborted,))
+                                  expected_errors=(SynthesisAborted,), on_thread_exit=lambda: _release([tts]))
         self._g2p_worker = Worker("g2p", self._run_g2p, max_queue=max_queue)
         self._started = False
         self.batch_sizes: dict[int, int] = {}

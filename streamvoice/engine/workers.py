@@ -51,10 +51,12 @@ class Worker:
         max_queue: int = 1024,
         batchable: Callable[[WorkItem, WorkItem], bool] | None = None,
         expected_errors: tuple[type[BaseException], ...] = (),
+        on_thread_exit: Callable[[], None] | None = None,
     ) -> None:
         self.name = name
         self._expected_errors = expected_errors  # e.g. a cancelled turn's abort: no traceback in the log
         self._run_batch = run_batch
+        self._on_thread_exit = on_thread_exit  # per-thread clean-up the model runtime needs (MLX streams)
         self.max_batch = max(1, max_batch)
         self._batchable = batchable
         self._queue = WorkQueue(max_queue)
@@ -139,6 +141,13 @@ class Worker:
 
     # -- thread side ---------------------------------------------------------------------------
     def _main(self) -> None:
+        try:
+            self._serve()
+        finally:
+            if self._on_thread_exit is not None:
+                self._on_thread_exit()
+
+    def _serve(self) -> None:
         while True:
             with self._cond:
                 while not self._stopping and not len(self._queue):

@@ -20,7 +20,6 @@ back to back, which gives the whole graph's samples exactly.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import threading
 import time
@@ -30,16 +29,26 @@ from typing import Any, Literal
 
 import numpy as np
 
-from streamvoice.capabilities import Capabilities
 from streamvoice.tts.backend import G2P, SynthesisAborted
 from streamvoice.tts.first_window import FirstWindowVocoder, Resume
+from streamvoice.tts.kokoro_inputs import (
+    FRAME_SAMPLES,
+    SAMPLE_RATE,
+    WARM_UP,
+    check_speed,
+    find_model_file,
+    kokoro_capabilities,
+    load_vocab,
+    model_inputs,
+    warm_up_voice,
+    word_timings,
+)
 from streamvoice.tts.types import PhonemizedChunk, SynthesisResult, WordTiming
-from streamvoice.tts.voices import LANGUAGES, MAX_PHONEMES, VoiceBank
+from streamvoice.tts.voices import VoiceBank
 
-SAMPLE_RATE = 24_000
-FRAME_SAMPLES = 600  # one duration unit of Kokoro's predictor
+__all__ = ["FRAME_SAMPLES", "SAMPLE_RATE", "KokoroOnnx", "find_model_file", "load_kokoro", "word_timings"]
+
 DURATIONS_TENSOR = "/encoder/Round_output_0"
-MODEL_FILES = ("kokoro-v1.0.int8.onnx", "kokoro-v1.0.onnx", "model.onnx")
 GraphKind = Literal["auto", "int8", "float"]
 
 
@@ -75,10 +84,7 @@ class KokoroOnnx:
         self.voices = voices
         self.has_durations = has_durations
         self._lock = threading.Lock()
-        self.capabilities = Capabilities(
-            sample_rate=SAMPLE_RATE, abortable=True, voices=tuple(voices.names()),
-            languages=tuple(sorted({lang.split("-")[0] for lang in LANGUAGES.values()})), word_timings=has_durations,
-        )
+        self.capabilities = kokoro_capabilities(voices, has_durations)
 
     def abort_handle(self) -> AbortHandle:
         """ONNX Runtime can terminate a run from another thread (``RunOptions.terminate``)."""
@@ -101,8 +107,7 @@ class KokoroOnnx:
         only, with ``rest`` set; synthesizing that ``rest`` chunk gives the remainder."""
         if chunk.resume is not None:
             return self._rest(chunk, abort)
-        if not 0.5 <= float(speed) <= 2.0:
-            raise ValueError(f"speed must be between 0.5 and 2.0, got {speed}")
+        check_speed(speed)
         feeds, positions = self.model_feeds(chunk, voice_spec, speed)
         started = time.perf_counter()
         rest: PhonemizedChunk | None = None
@@ -128,6 +133,17 @@ class KokoroOnnx:
             words = word_timings(chunk, positions, durations, n_samples)
         return SynthesisResult(audio=audio, sample_rate=SAMPLE_RATE, words=words, compute_s=compute_s, rest=rest)
 
+    def durations(self, chunk: PhonemizedChunk, voice_spec: str, speed: float = 1.0) -> np.ndarray:
+        """Frames per token (pads included) as the graph rounds them, before its floor of one frame
+        (for checks and tests: the MLX engine's parity is measured against these)."""
+        if not self.has_durations:
+            raise RuntimeError("this Kokoro graph has no durations tensor")
+        feeds, _ = self.model_feeds(chunk, voice_spec, speed)
+        with self._lock:
+            if self.split is not None:
+                return np.asarray(self.split.prosody(feeds, None).durations).reshape(-1)
+            return np.asarray(self._session.run([DURATIONS_TENSOR], feeds)[0]).reshape(-1)
+
     def _rest(self, chunk: PhonemizedChunk, abort: Any) -> SynthesisResult:
         """The remainder of a chunk whose first window was answered before."""
         if self.split is None or not isinstance(chunk.resume, Resume):
@@ -141,30 +157,7 @@ class KokoroOnnx:
         self, chunk: PhonemizedChunk, voice_spec: str, speed: float = 1.0
     ) -> tuple[dict[str, np.ndarray], list[int]]:
         """The graph's inputs (tokens with pads, style, speed) and each phoneme's token index."""
-        ids, positions = self._token_ids(chunk.phonemes)
-        if not ids:
-            raise ValueError(f"chunk {chunk.text!r} is empty: none of its phonemes are in Kokoro's vocabulary")
-        if len(ids) > MAX_PHONEMES:
-            raise ValueError(f"chunk has {len(ids)} phonemes; Kokoro takes at most {MAX_PHONEMES} (split it first)")
-        feeds = {
-            "tokens": np.array([[0, *ids, 0]], dtype=np.int64),
-            "style": self.voices.style(voice_spec, len(ids)),
-            "speed": np.array([speed], dtype=np.float32),
-        }
-        return feeds, positions
-
-    def _token_ids(self, phonemes: str) -> tuple[list[int], list[int]]:
-        """Token ids, and for each phoneme index its token index (-1 when not in the vocabulary)."""
-        ids: list[int] = []
-        positions: list[int] = []
-        for ch in phonemes:
-            token = self._vocab.get(ch)
-            if token is None:
-                positions.append(-1)
-            else:
-                positions.append(len(ids))
-                ids.append(token)
-        return ids, positions
+        return model_inputs(self._vocab, self.voices, chunk, voice_spec, speed)
 
 
 @contextlib.contextmanager
@@ -180,33 +173,6 @@ def _aborting(chunk: PhonemizedChunk, abort: Any) -> Iterator[None]:
         raise RuntimeError(f"Kokoro inference failed for {chunk.text[:60]!r}: {exc}") from exc
     if abort is not None and abort.aborted:  # terminated between two runs of a split chunk
         raise SynthesisAborted("synthesis abandoned while running")
-
-
-def word_timings(
-    chunk: PhonemizedChunk, positions: list[int], durations: np.ndarray, n_samples: int
-) -> tuple[WordTiming, ...]:
-    """Word start/end seconds from per-token durations (index 0 and the last are the pads)."""
-    edges = np.concatenate([[0.0], np.cumsum(durations.astype(np.float64))]) * FRAME_SAMPLES / SAMPLE_RATE
-    limit = n_samples / SAMPLE_RATE
-    out: list[WordTiming] = []
-    for word, first, end in chunk.word_spans:
-        kept = [positions[i] for i in range(first, min(end, len(positions))) if positions[i] >= 0]
-        if not kept:
-            continue
-        start_s = float(min(edges[1 + kept[0]], limit))  # +1: the leading pad token
-        end_s = float(min(edges[2 + kept[-1]], limit))
-        out.append(WordTiming(word, round(start_s, 4), round(max(end_s, start_s), 4)))
-    return tuple(out)
-
-
-def find_model_file(model_dir: Path) -> Path:
-    for name in MODEL_FILES:
-        if (model_dir / name).is_file():
-            return model_dir / name
-    found = sorted(model_dir.glob("*.onnx"))
-    if not found:
-        raise FileNotFoundError(f"no Kokoro .onnx model in {model_dir}; run `streamvoice models install kokoro-82m`")
-    return found[0]
 
 
 def session_options(tts_config: Any) -> Any:
@@ -259,19 +225,14 @@ def load_kokoro(model_dir: Path, tts_config: Any, warm_up: bool = True, graph: G
                                        providers=["CPUExecutionProvider"])
     del model  # the sessions hold their own copy; the float proto alone is ~330 MB
     _give_back_freed_memory()
-    with (model_dir / "vocab.json").open(encoding="utf-8") as handle:
-        raw = json.load(handle)
-    vocab = {str(k): int(v) for k, v in (raw.get("vocab", raw)).items()}
-    kokoro = KokoroOnnx(session, vocab, VoiceBank(model_dir / "voices"), has_durations, graph=kind, split=split)
+    voices = VoiceBank(model_dir / "voices")
+    kokoro = KokoroOnnx(session, load_vocab(model_dir), voices, has_durations, graph=kind, split=split)
     if warm_up:  # the first run allocates arenas and is 2-3x slower; pay it at load, not on a user's turn
-        voice = getattr(tts_config, "voice", "af_heart")
-        if voice not in kokoro.voices.names():
-            voice = kokoro.voices.names()[0]
-        warm = PhonemizedChunk("warm up", "wˈɔɹm ˈʌp, " * 8, (), "en-us")
-        kokoro.synthesize(warm, voice, 1.0)
+        voice = warm_up_voice(kokoro.voices, getattr(tts_config, "voice", "af_heart"))
+        kokoro.synthesize(WARM_UP, voice, 1.0)
         if split is not None:  # the vocoder's pace here, past the first run: it sizes first windows
             split.pace.start()
-            early = PhonemizedChunk(warm.text, "wˈɔɹm ˈʌp, " * 5, (), "en-us", early_audio=True)
+            early = PhonemizedChunk(WARM_UP.text, "wˈɔɹm ˈʌp, " * 5, (), "en-us", early_audio=True)
             head = kokoro.synthesize(early, voice)
             if head.rest is not None:
                 kokoro.synthesize(head.rest, voice)

@@ -14,6 +14,7 @@ from streamvoice.tts.backend import TtsBackend
 
 TTS_BACKENDS: dict[str, str] = {
     "onnxruntime": "streamvoice.tts.kokoro_onnx:load_backend",
+    "mlx": "streamvoice.tts.mlx_backend:load_backend",
 }
 
 
