@@ -245,6 +245,18 @@ ROWS: dict[str, tuple[Row, ...]] = {
         Row(lambda r: f"Cross-session batching, raw decode of N {r.setting('seconds'):g} s windows",
             lambda r: f"{batching_speedups(r)} faster than one by one"),
     ),
+    "asr_cost": (
+        Row(lambda r: f"Where one stream's CPU goes, {r.setting('model')}, {r.setting('audio_s'):g} s of the long "
+                      f"reading (every decode of a real-time run, at speed 0), partials every "
+                      f"{r.setting('partial_interval_ms')} ms",
+            lambda r: f"**{r.num('cpu_s_per_audio_s'):.2f}** CPU s per audio s: decoder (beam "
+                      f"{r.setting('partial_beam_size')}) {r.num('per_audio_s.generate'):.2f}, encoder "
+                      f"{r.num('per_audio_s.encode'):.2f}, word alignment {r.num('per_audio_s.align'):.2f}, mel "
+                      f"{r.num('per_audio_s.mel'):.2f}, language checks {r.num('per_audio_s.detect'):.2f}, the rest of "
+                      f"the decode {r.num('per_audio_s.decode other'):.3f}, VAD and stream "
+                      f"{r.num('per_audio_s.stream (VAD, buffer, agreement)'):.3f}; resampling 48 kHz input "
+                      f"{r.num('resample_48k_cpu_s_per_audio_s'):.4f}"),
+    ),
     "asr_backends": (
         Row(lambda r: f"MLX Whisper on this CPU vs CTranslate2, {r.setting('model')}, "
                       f"{len(r.setting('clips'))} clips (same windows and rules)",

@@ -69,10 +69,10 @@ def test_the_cli_driver_speaks_with_the_toy_engine(toy_config) -> None:  # type:
 
 
 def test_an_unknown_backend_names_the_known_ones() -> None:
-    config = load_config({}, {"asr": {"backend": "mlx"}, "tts": {"backend": "mlx"}})
-    with pytest.raises(ModelError, match=r"--asr-backend with one of: auto, ctranslate2"):
+    config = load_config({}, {"asr": {"backend": "tensorrt"}, "tts": {"backend": "tensorrt"}})
+    with pytest.raises(ModelError, match=r"--asr-backend with one of: auto, ctranslate2, mlx"):
         asr_loader.load_asr_backend(config)
-    with pytest.raises(ModelError, match=r"--tts-backend with one of: auto, onnxruntime"):
+    with pytest.raises(ModelError, match=r"--tts-backend with one of: auto, onnxruntime, mlx"):
         tts_loader.load_tts_backend(config)
 
 
