@@ -136,3 +136,23 @@ def _word_errors(ref: list[str], hyp: list[str]) -> int:
         for j, h in enumerate(hyp, 1):
             prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
     return row[-1]
+
+
+def test_say_cli_writes_speech_on_mlx(models_dir: Path, tmp_path: Path) -> None:
+    """`streamvoice say TEXT --tts-backend mlx --out F.wav`: a WAV whose speech Whisper hears."""
+    from streamvoice.asr.backend import DecodeRequest
+    from streamvoice.asr.loader import load_asr_backend
+    from streamvoice.audio.wavio import read_audio
+    from streamvoice.cli.main import main
+    from streamvoice.config import load_config
+
+    out = tmp_path / "mlx.wav"
+    text = "The train leaves at noon."
+    assert main(["--models-dir", str(models_dir), "say", text, "--tts-backend", "mlx", "--out", str(out)]) == 0
+    audio, rate = read_audio(out)
+    assert rate == 24_000 and 1.0 < len(audio) / rate < 4.0
+    config = load_config(None, {"models": {"dir": str(models_dir)}, "asr": {"backend": "ctranslate2"}})
+    asr = load_asr_backend(config, "whisper-base")
+    heard = asr.decode(DecodeRequest(resample(audio, rate, 16_000), 0.0, "", "en", "transcribe", False,
+                                     "final"))
+    assert normalize(" ".join(s.text for s in heard.segments)).split() == normalize(text).split()
