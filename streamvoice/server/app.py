@@ -8,8 +8,10 @@ stop accepting -> every session flushes its finals and ends its turns -> close 1
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
+import socket
 from typing import Any
 
 from prometheus_client import CollectorRegistry
@@ -37,6 +39,12 @@ log = logging.getLogger(__name__)
 WRITE_LIMIT = 256 * 1024  # bytes buffered in the WebSocket writer before send() waits
 MAX_QUEUED_BYTES = 2 << 20  # ready.limits.max_queued_bytes: lanes + the writer's buffer, per session
 SLOW_CONSUMER_LINGER_S = 60.0  # after slow_consumer + 4008, how long a late reader may still read them
+# SO_SNDBUF of a session's socket (Linux doubles it for its bookkeeping). Left to autotuning, the kernel
+# grows it to megabytes (net.ipv4.tcp_wmem's 4 MiB here): a client that stops reading then absorbs
+# a minute of real-time audio before the writer ever waits, so max_unread_ms never starts counting
+# (issue 16: a 45 s stall, no slow_consumer). 64 KiB still carries 48 kHz float audio (192 kB/s) at
+# a 300 ms round trip.
+SEND_BUFFER_BYTES = 64 * 1024
 
 
 class WsTransport:
@@ -44,6 +52,10 @@ class WsTransport:
 
     def __init__(self, conn: ServerConnection) -> None:
         self.conn = conn
+        sock = conn.transport.get_extra_info("socket") if conn.transport is not None else None
+        if sock is not None:  # bounded kernel buffering for a client that does not read (PROTOCOL §8.2)
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
 
     async def recv(self) -> bytes | str:
         try:
