@@ -6,7 +6,8 @@ Phases, one server process (whisper-tiny.en + Kokoro) measured for RSS around ea
 2. churn: connect, hello, bye, close, again and again;
 3. handshakes that never finish (half inside the HTTP upgrade, half never sending hello);
 4. idle sessions at the admission limit, one more refused with 1013, all answering after;
-5. a client killed mid-turn.
+5. a client killed mid-turn;
+6. a client that stops reading mid-reply (bench/reliability_stall.py): slow_consumer, then 4008.
 Then faults with servers of their own: an engine exception in a worker (in this process, the
 ASR backend raising for one session) and SIGTERM under load (a fresh server process).
 
@@ -32,6 +33,7 @@ from bench.reliability_faults import (
 )
 from bench.reliability_floods import churn, idle_at_limit, stuck_handshakes
 from bench.reliability_server import ServerProcess
+from bench.reliability_stall import stalled_reader
 from streamvoice.protocol.limits import Limits
 
 ASR_MODEL = "whisper-tiny.en"
@@ -44,6 +46,7 @@ SIZES = {
     "smoke": {"frames": 400, "cycles": 50, "handshakes": 10, "idle": 20},
 }
 FUZZ_WORKERS = 6
+STALL_S = {"full": 45.0, "quick": 45.0, "smoke": 30.0}  # the independent client stalled 45 s
 HELLO_TIMEOUT_S = 3.0
 # the part of a phase's work after which its RSS counts as warm (first connections, decodes and
 # syntheses of each kind of input size the allocator's arenas and the engines' buffers)
@@ -184,6 +187,8 @@ async def run(mode: str) -> dict[str, Any]:
                                                 stuck_handshakes(server.port, size["handshakes"]))
         figures["idle"] = await _measured(server, "idle", rss, idle_at_limit(server.url, size["idle"]))
         figures["killed_mid_turn"] = await _measured(server, "killed_mid_turn", rss, killed_mid_turn(server))
+        figures["stalled_reader"] = await _measured(server, "stalled_reader", rss,
+                                                    stalled_reader(server, stall_s=STALL_S[mode]))
         rss["end_mb"] = round(server.rss_mb(), 1)
         rss["overall_growth_pct"] = _growth(rss["start_mb"], rss["end_mb"])
         figures["crashes"] = server.crashes()
@@ -223,9 +228,12 @@ def main(argv: list[str] | None = None) -> int:
         ("crashes", figures["crashes"], f"RSS growth overall {rss['overall_growth_pct']} %"),
         ("engine exception", figures["engine_exception"]["ok"], str(figures["engine_exception"]["victim_errors"])),
         ("SIGTERM under load", figures["sigterm"]["ok"], f"finals {figures['sigterm']['finals_flushed']}"),
+        ("reader stalled mid-reply", figures["stalled_reader"].get("ok"),
+         f"{figures['stalled_reader'].get('last_error')} {figures['stalled_reader'].get('close')}"),
     ], ("what", "count", "outcome"))
     ok = (fuzz["unanswered"] == 0 and fuzz["nonconforming"] == 0 and figures["crashes"] == 0
-          and figures["engine_exception"]["ok"] and figures["sigterm"]["ok"])
+          and figures["engine_exception"]["ok"] and figures["sigterm"]["ok"]
+          and figures["stalled_reader"].get("ok") is True)
     return 0 if ok else 1
 
 

@@ -348,6 +348,12 @@ ROWS: dict[str, tuple[Row, ...]] = {
                       f"{r.num('idle.idle_sessions'):.0f} idle sessions{stuck_before(r)}, one more refused 1013, "
                       f"{r.num('idle.answered_after_idle'):.0f} answer after, "
                       f"RSS {rss_growth(r, 'idle')}"),
+        Row(lambda r: f"Reader stalled mid-reply: a websockets client reads nothing for "
+                      f"{r.num('stalled_reader.stall_s'):.0f} s of a long reply (48 kHz float), then reads on",
+            lambda r: f"{'`error` `slow_consumer` last, close ' if r['stalled_reader.ok'] else 'NOT as specified: '}"
+                      f"{r['stalled_reader.close'][0]} (`max_unread_ms` {r.num('stalled_reader.max_unread_ms'):.0f}); "
+                      f"server RSS {r.num('stalled_reader.rss_before_mb'):.0f} MB before, "
+                      f"{r.num('stalled_reader.rss_peak_mb'):.0f} MB at most during the stall"),
         Row(lambda r: "Faults: client killed mid-turn; engine exception for one of 3 sessions; SIGTERM under load",
             lambda r: f"server lives, next session served (RSS {rss_growth(r, 'killed_mid_turn')}); "
                       f"that session gets `{'`, `'.join(r['engine_exception.victim_errors'])}` + "
