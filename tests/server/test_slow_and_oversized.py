@@ -1,6 +1,6 @@
 """PROTOCOL §8.2, §9, §10 through a real socket: oversized frames and clients that stop reading.
 
-A raw client (tests/server/rawws.py) sees every frame the server writes, in order, so these
+A raw client (bench/rawws.py) sees every frame the server writes, in order, so these
 tests check exactly what the independent client checked: the ``error`` comes before the close,
 and the close carries the spec's code and reason.
 """
