@@ -45,6 +45,18 @@ SLOW_CONSUMER_LINGER_S = 60.0  # after slow_consumer + 4008, how long a late rea
 # (issue 16: a 45 s stall, no slow_consumer). 64 KiB still carries 48 kHz float audio (192 kB/s) at
 # a 300 ms round trip.
 SEND_BUFFER_BYTES = 64 * 1024
+# WebSocket keepalive: a ping every PING_INTERVAL_S; no pong within the timeout ends the connection
+# (1011), which frees the sessions of dead peers. A live client that stops reading answers no ping
+# either (the pong waits behind the audio it has not read), so the timeout must outlast the
+# slow-consumer path (buffers filling, then max_unread_ms: ~25 s with the defaults), else it ends the
+# connection first and the client never gets slow_consumer + 4008 (PROTOCOL 8.2). A slow consumer's
+# connection stops its keepalive (WsTransport.send_last).
+PING_INTERVAL_S = 20.0
+KEEPALIVE_TIMEOUT_S = 60.0
+
+
+def keepalive_timeout_s(slow_client_timeout_s: float) -> float:
+    return max(KEEPALIVE_TIMEOUT_S, 3.0 * slow_client_timeout_s)
 
 
 class WsTransport:
@@ -79,6 +91,9 @@ class WsTransport:
     async def send_last(self, data: bytes, code: int, reason: str, linger_s: float) -> None:
         """Queue ``data`` and the close behind what is unsent; give a late reader ``linger_s`` to read them."""
         self.conn.close_timeout = linger_s  # the closing handshake may wait for the late reader too
+        keepalive = self.conn.keepalive_task  # its ping timeout would put 1011 in place of the 4008
+        if keepalive is not None:
+            keepalive.cancel()
         try:
             async with asyncio.timeout(linger_s):
                 await self.conn.send(data)
@@ -152,8 +167,8 @@ class Server:
             write_limit=WRITE_LIMIT,
             max_queue=64,  # frames read ahead of the session (then TCP pushes back on the client)
             close_timeout=2.0,
-            ping_interval=20.0,
-            ping_timeout=20.0,
+            ping_interval=PING_INTERVAL_S,
+            ping_timeout=keepalive_timeout_s(cfg.slow_client_timeout_s),
             server_header="streamvoice",
         )
         log.info("listening on %s:%d", cfg.host, self.port)

@@ -21,6 +21,7 @@ from streamvoice.engine.fake import FakeEngine
 from streamvoice.protocol.messages import Lane
 from streamvoice.runtime.lanes import OutboundLanes, Outgoing
 from streamvoice.runtime.wire import WireSession
+from streamvoice.server import app
 from streamvoice.server.app import SEND_BUFFER_BYTES
 
 
@@ -112,10 +113,13 @@ def kernel_unsent(session: WireSession) -> int:
     return out[0]
 
 
-async def test_library_client_that_pauses_reading_gets_slow_consumer(start_server) -> None:  # type: ignore[no-untyped-def]
+async def test_library_client_that_pauses_reading_gets_slow_consumer(start_server, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """The independent client's case: a websockets-library client (default buffers, keepalive off, real-time
     pacing) stops reading mid-reply. Before the send buffer was capped, the kernel took megabytes, the
-    writer never waited, no slow_consumer came and the server's keepalive closed with 1011 instead."""
+    writer never waited, no slow_consumer came and the server's keepalive closed with 1011 instead; and
+    a keepalive timing out after the slow_consumer error put 1011 in place of the 4008."""
+    monkeypatch.setattr(app, "PING_INTERVAL_S", 0.5)  # the server pings often, and gives up 12 s after
+    monkeypatch.setattr(app, "KEEPALIVE_TIMEOUT_S", 12.0)
     srv = await start_server(slow_client_timeout_s=2.0)
     srv.slow_consumer_linger_s = 30.0
     async with ws_connect(f"ws://127.0.0.1:{srv.port}/v1/stream", compression=None, ping_interval=None) as ws:
@@ -133,7 +137,7 @@ async def test_library_client_that_pauses_reading_gets_slow_consumer(start_serve
             assert loop.time() - started < 20, f"no slow_consumer 20 s after the client stopped reading ({kernel} B)"
             await asyncio.sleep(0.05)
         assert kernel <= 4 * SEND_BUFFER_BYTES, kernel  # twice the request, one segment over
-        await asyncio.sleep(1.0)  # it reads late
+        await asyncio.sleep(max(0.0, started + 15.0 - loop.time()))  # reads late: past the keepalive timeout
         last = None
         try:
             while True:
