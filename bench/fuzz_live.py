@@ -182,9 +182,10 @@ async def _one_batch(ws: Any, batch: list[FuzzFrame], stats: FuzzStats, timeout:
 
 
 async def run_fuzz(url: str, *, workers: int, frames: int, seed: int, limits: Limits,
-                   batch_size: int = 8) -> FuzzStats:
-    """``frames`` fuzzed frames in all, from ``workers`` concurrent sessions."""
-    stats = FuzzStats()
+                   batch_size: int = 8, stats: FuzzStats | None = None) -> FuzzStats:
+    """``frames`` fuzzed frames in all, from ``workers`` concurrent sessions (counted into ``stats`` if
+    given, so that a caller can watch the progress)."""
+    stats = FuzzStats() if stats is None else stats
     each = -(-frames // workers)
     await asyncio.gather(*(fuzz_worker(url, seed * 1000 + i, each, stats, limits=limits, batch_size=batch_size)
                            for i in range(workers)))

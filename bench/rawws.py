@@ -51,13 +51,15 @@ class RawWs:
 
     @classmethod
     async def open(cls, port: int, *, rcvbuf: int | None = None, path: str = "/v1/stream",
-                   handshake: bool = True) -> RawWs:
+                   handshake: bool = True, read_limit: int = 1 << 16) -> RawWs:
+        """``rcvbuf``: the socket's receive buffer; ``read_limit``: what asyncio reads ahead of the
+        caller (it stops reading the socket at twice that): both small make a client that stops reading."""
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if rcvbuf is not None:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         sock.setblocking(False)
         await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", port))
-        reader, writer = await asyncio.open_connection(sock=sock, limit=1 << 16)
+        reader, writer = await asyncio.open_connection(sock=sock, limit=read_limit)
         ws = cls(reader, writer)
         if handshake:
             writer.write(

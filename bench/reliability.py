@@ -6,7 +6,8 @@ Phases, one server process (whisper-tiny.en + Kokoro) measured for RSS around ea
 2. churn: connect, hello, bye, close, again and again;
 3. handshakes that never finish (half inside the HTTP upgrade, half never sending hello);
 4. idle sessions at the admission limit, one more refused with 1013, all answering after;
-5. a client killed mid-turn.
+5. a client killed mid-turn;
+6. a client that stops reading mid-reply (bench/reliability_stall.py): slow_consumer, then 4008.
 Then faults with servers of their own: an engine exception in a worker (in this process, the
 ASR backend raising for one session) and SIGTERM under load (a fresh server process).
 
@@ -22,7 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bench.common import print_table, write_result
-from bench.fuzz_live import run_fuzz
+from bench.fuzz_live import FuzzStats, run_fuzz
 from bench.reliability_faults import (
     engine_exception,
     killed_mid_turn,
@@ -32,20 +33,24 @@ from bench.reliability_faults import (
 )
 from bench.reliability_floods import churn, idle_at_limit, stuck_handshakes
 from bench.reliability_server import ServerProcess
+from bench.reliability_stall import stalled_reader
 from streamvoice.protocol.limits import Limits
 
 ASR_MODEL = "whisper-tiny.en"
 # frames, churn cycles, never-finished handshakes, idle sessions at the limit (the server's max_sessions, so more
 # than the handshakes that become hello-less sessions: half of them)
 SIZES = {
-    # the issue asks 100,000 frames and 10,000 cycles; on the shared 2-core reference machine, under the
-    # others' benchmarks, these sizes are what finishes in about 10 minutes (see the JSON's seconds)
-    "full": {"frames": 30_000, "cycles": 3_000, "handshakes": 500, "idle": 300},
+    # the sizes issue 16 asks; about 15-20 minutes on the shared 2-core reference machine (the JSON's seconds)
+    "full": {"frames": 100_000, "cycles": 10_000, "handshakes": 500, "idle": 300},
     "quick": {"frames": 10_000, "cycles": 1_000, "handshakes": 100, "idle": 60},
     "smoke": {"frames": 400, "cycles": 50, "handshakes": 10, "idle": 20},
 }
 FUZZ_WORKERS = 6
+STALL_S = {"full": 45.0, "quick": 45.0, "smoke": 30.0}  # the independent client stalled 45 s
 HELLO_TIMEOUT_S = 3.0
+# the part of a phase's work after which its RSS counts as warm (first connections, decodes and
+# syntheses of each kind of input size the allocator's arenas and the engines' buffers)
+WARM_UP_FRACTION = 0.1
 SIGTERM_SHUTDOWN_S = 30.0  # server.shutdown_timeout_s of the SIGTERM case (default 10 s; the machine is shared)
 
 
@@ -53,24 +58,65 @@ def _growth(before: float, after: float) -> float:
     return round((after - before) / before * 100.0, 2)
 
 
-async def _measured(server: ServerProcess, name: str, rss: dict[str, Any], work: Any) -> Any:
+async def _sample_rss(server: ServerProcess, samples: list[tuple[float, int, float]],
+                      progress: Callable[[], int], every_s: float) -> None:
+    """(seconds, progress, RSS MB) every ``every_s``: a leak grows with the work done, a warm-up
+    (allocator arenas, caches, model buffers sized by the first inputs) levels off."""
+    started = time.monotonic()
+    while True:
+        samples.append((round(time.monotonic() - started, 1), progress(), round(server.rss_mb(), 1)))
+        await asyncio.sleep(every_s)
+
+
+def _warm_growth(samples: list[tuple[float, int, float]], after: float, total: int) -> dict[str, Any]:
+    """RSS growth after the phase's first ``WARM_UP_FRACTION`` of work, and over its two later halves."""
+    if total <= 0 or not samples:
+        return {}
+    warm = next((s for s in samples if s[1] >= total * WARM_UP_FRACTION), samples[-1])
+    middle = next((s for s in samples if s[1] >= total * (1 + WARM_UP_FRACTION) / 2), samples[-1])
+    return {"warm_up_fraction": WARM_UP_FRACTION, "warm_mb": warm[2],
+            "growth_after_warm_up_pct": _growth(warm[2], after),
+            "growth_first_half_after_warm_up_pct": _growth(warm[2], middle[2]),
+            "growth_second_half_after_warm_up_pct": _growth(middle[2], after)}
+
+
+def _thin(samples: list[tuple[float, int, float]], most: int = 40) -> list[list[float]]:
+    step = max(1, -(-len(samples) // most))
+    kept = samples[::step] if samples[-1:] == samples[::step][-1:] else [*samples[::step], samples[-1]]
+    return [list(s) for s in kept]
+
+
+async def _measured(server: ServerProcess, name: str, rss: dict[str, Any], work: Any, *,
+                    progress: Callable[[], int] | None = None, total: int = 0,
+                    every_s: float = 5.0) -> Any:
+    """Run one phase; its RSS before and after, and (with ``progress``) sampled as the work goes."""
     before = server.rss_mb()
     started = time.monotonic()
+    samples: list[tuple[float, int, float]] = []
+    sampler = (asyncio.create_task(_sample_rss(server, samples, progress, every_s))
+               if progress is not None else None)
     try:
         result = await work
     except Exception as exc:  # one phase failing must not lose the others' figures: it is reported
         result = {"failed": repr(exc)}
+    finally:
+        if sampler is not None:
+            sampler.cancel()
     await asyncio.sleep(1.0)  # closes settle
     after = server.rss_mb()
     rss[name] = {"before_mb": round(before, 1), "after_mb": round(after, 1), "growth_pct": _growth(before, after),
                  "seconds": round(time.monotonic() - started, 1)}
+    if samples:
+        rss[name].update(_warm_growth(samples, after, total))
+        rss[name]["samples_s_progress_mb"] = _thin(samples)
     return result
 
 
-async def _fuzz_with_healthy(server: ServerProcess, frames: int, limits: Limits) -> dict[str, Any]:
+async def _fuzz_with_healthy(server: ServerProcess, frames: int, limits: Limits,
+                             stats: FuzzStats) -> dict[str, Any]:
     done = asyncio.Event()
     healthy = asyncio.create_task(speak_and_check(server.url, until=done))
-    stats = await run_fuzz(server.url, workers=FUZZ_WORKERS, frames=frames, seed=16, limits=limits)
+    await run_fuzz(server.url, workers=FUZZ_WORKERS, frames=frames, seed=16, limits=limits, stats=stats)
     done.set()
     recalls = await healthy
     return {**stats.figures(), "healthy_clips": len(recalls), "healthy_recall_min": round(min(recalls), 3),
@@ -130,12 +176,19 @@ async def run(mode: str) -> dict[str, Any]:
         await speak_and_check(server.url)
         await speak_reply(server.url)
         rss["start_mb"] = round(server.rss_mb(), 1)
-        figures["fuzz"] = await _measured(server, "fuzz", rss, _fuzz_with_healthy(server, size["frames"], limits))
-        figures["churn"] = await _measured(server, "churn", rss, churn(server.url, size["cycles"]))
+        stats = FuzzStats()
+        figures["fuzz"] = await _measured(server, "fuzz", rss,
+                                          _fuzz_with_healthy(server, size["frames"], limits, stats),
+                                          progress=lambda: stats.frames, total=size["frames"])
+        cycles = {"cycles": 0}
+        figures["churn"] = await _measured(server, "churn", rss, churn(server.url, size["cycles"], done=cycles),
+                                           progress=lambda: cycles["cycles"], total=size["cycles"])
         figures["handshakes"] = await _measured(server, "handshakes", rss,
                                                 stuck_handshakes(server.port, size["handshakes"]))
         figures["idle"] = await _measured(server, "idle", rss, idle_at_limit(server.url, size["idle"]))
         figures["killed_mid_turn"] = await _measured(server, "killed_mid_turn", rss, killed_mid_turn(server))
+        figures["stalled_reader"] = await _measured(server, "stalled_reader", rss,
+                                                    stalled_reader(server, stall_s=STALL_S[mode]))
         rss["end_mb"] = round(server.rss_mb(), 1)
         rss["overall_growth_pct"] = _growth(rss["start_mb"], rss["end_mb"])
         figures["crashes"] = server.crashes()
@@ -175,9 +228,12 @@ def main(argv: list[str] | None = None) -> int:
         ("crashes", figures["crashes"], f"RSS growth overall {rss['overall_growth_pct']} %"),
         ("engine exception", figures["engine_exception"]["ok"], str(figures["engine_exception"]["victim_errors"])),
         ("SIGTERM under load", figures["sigterm"]["ok"], f"finals {figures['sigterm']['finals_flushed']}"),
+        ("reader stalled mid-reply", figures["stalled_reader"].get("ok"),
+         f"{figures['stalled_reader'].get('last_error')} {figures['stalled_reader'].get('close')}"),
     ], ("what", "count", "outcome"))
     ok = (fuzz["unanswered"] == 0 and fuzz["nonconforming"] == 0 and figures["crashes"] == 0
-          and figures["engine_exception"]["ok"] and figures["sigterm"]["ok"])
+          and figures["engine_exception"]["ok"] and figures["sigterm"]["ok"]
+          and figures["stalled_reader"].get("ok") is True)
     return 0 if ok else 1
 
 

@@ -14,9 +14,12 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from bench.rawws import RawWs
 
 
-async def churn(url: str, cycles: int, *, concurrency: int = 8) -> dict[str, Any]:
-    """``cycles`` times: connect, hello, ready, bye, the server's bye and close 1000."""
-    done = {"cycles": 0, "clean": 0, "refused": 0, "other": 0}
+async def churn(url: str, cycles: int, *, concurrency: int = 8,
+                done: dict[str, int] | None = None) -> dict[str, Any]:
+    """``cycles`` times: connect, hello, ready, bye, the server's bye and close 1000 (counted into
+    ``done`` if given, so that a caller can watch the progress)."""
+    done = {} if done is None else done
+    done.update({"cycles": 0, "clean": 0, "refused": 0, "other": 0})
     todo = iter(range(cycles))
 
     async def worker() -> None:

@@ -124,6 +124,19 @@ def rss_growth(r: Result, phase: str) -> str:
     return f"{r.num(f'rss.{phase}.growth_pct'):+.2f} %"
 
 
+def rss_after_warm_up(r: Result, phase: str) -> str:
+    """A phase's RSS change with the part after its warm-up prefix, where the run sampled it: a leak
+    grows with the work, a warm-up (allocator arenas, buffers sized by the first inputs) levels off."""
+    try:
+        after = r.num(f"rss.{phase}.growth_after_warm_up_pct")
+        last = r.num(f"rss.{phase}.growth_second_half_after_warm_up_pct")
+        share = r.num(f"rss.{phase}.warm_up_fraction")
+    except MissingFigure:
+        return rss_growth(r, phase)
+    return (f"{rss_growth(r, phase)} ({after:+.2f} % after its first {share * 100:.0f} % of frames, "
+            f"{last:+.2f} % over the last half)")
+
+
 def stuck_before(r: Result) -> str:
     """Sessions of the earlier phases still open when the idle phase began (they hold places at the limit)."""
     n = r.num("idle.sessions_open_before")
@@ -345,7 +358,7 @@ ROWS: dict[str, tuple[Row, ...]] = {
                       f"**{r.num('crashes'):.0f} crashes**, {r.num('fuzz.unanswered'):.0f} unanswered, "
                       f"{r.num('fuzz.nonconforming'):.0f} answered off-spec; healthy transcript right "
                       f"{r.num('fuzz.healthy_right'):.0f}/{r.num('fuzz.healthy_clips'):.0f}; "
-                      f"RSS {rss_growth(r, 'fuzz')}"),
+                      f"RSS {rss_after_warm_up(r, 'fuzz')}"),
         Row(lambda r: "Floods: connection churn, handshakes that never finish, idle sessions at the admission limit",
             lambda r: f"{count(r.num('churn.cycles'))} connect/hello/bye cycles ({count(r.num('churn.clean'))} clean), "
                       f"RSS {rss_growth(r, 'churn')}; "
@@ -355,6 +368,12 @@ ROWS: dict[str, tuple[Row, ...]] = {
                       f"{r.num('idle.idle_sessions'):.0f} idle sessions{stuck_before(r)}, one more refused 1013, "
                       f"{r.num('idle.answered_after_idle'):.0f} answer after, "
                       f"RSS {rss_growth(r, 'idle')}"),
+        Row(lambda r: f"Reader stalled mid-reply: a websockets client reads nothing for "
+                      f"{r.num('stalled_reader.stall_s'):.0f} s of a long reply (48 kHz float), then reads on",
+            lambda r: f"{'`error` `slow_consumer` last, close ' if r['stalled_reader.ok'] else 'NOT as specified: '}"
+                      f"{r['stalled_reader.close'][0]} (`max_unread_ms` {r.num('stalled_reader.max_unread_ms'):.0f}); "
+                      f"server RSS {r.num('stalled_reader.rss_before_mb'):.0f} MB before, "
+                      f"{r.num('stalled_reader.rss_peak_mb'):.0f} MB at most during the stall"),
         Row(lambda r: "Faults: client killed mid-turn; engine exception for one of 3 sessions; SIGTERM under load",
             lambda r: f"server lives, next session served (RSS {rss_growth(r, 'killed_mid_turn')}); "
                       f"that session gets `{'`, `'.join(r['engine_exception.victim_errors'])}` + "

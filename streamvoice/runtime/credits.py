@@ -48,9 +48,12 @@ class CreditPacer:
             return
         self._reporting = True
         key = self._current if turn is None else turn
-        if key is None:
+        # only a turn whose audio is being sent (PROTOCOL 8.1: a report for a turn already done is
+        # ignored). Kept for any id, reports made an entry per id, never removed (a session sending
+        # flow with ever new turn ids grew without bound) and gave a turn not begun its credit ahead.
+        state = None if key is None else self._turns.get(key)
+        if state is None:
             return
-        state = self._turns.setdefault(key, _Turn())
         if played_ms is not None:
             state.played_ms = max(state.played_ms, float(played_ms))
         elif buffered_ms is not None:
@@ -82,6 +85,10 @@ class CreditPacer:
     def lead_ms(self, turn: int, now: float) -> float:
         state = self._turns.get(turn)
         return 0.0 if state is None else max(0.0, state.sent_ms - self.played_ms(turn, now))
+
+    def turns_tracked(self) -> int:
+        """Turns with pacing state: those whose audio is being sent."""
+        return len(self._turns)
 
     def end_turn(self, turn: int) -> None:
         self._turns.pop(turn, None)

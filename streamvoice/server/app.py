@@ -8,8 +8,10 @@ stop accepting -> every session flushes its finals and ends its turns -> close 1
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
+import socket
 from typing import Any
 
 from prometheus_client import CollectorRegistry
@@ -37,6 +39,24 @@ log = logging.getLogger(__name__)
 WRITE_LIMIT = 256 * 1024  # bytes buffered in the WebSocket writer before send() waits
 MAX_QUEUED_BYTES = 2 << 20  # ready.limits.max_queued_bytes: lanes + the writer's buffer, per session
 SLOW_CONSUMER_LINGER_S = 60.0  # after slow_consumer + 4008, how long a late reader may still read them
+# SO_SNDBUF of a session's socket (Linux doubles it for its bookkeeping). Left to autotuning, the kernel
+# grows it to megabytes (net.ipv4.tcp_wmem's 4 MiB here): a client that stops reading then absorbs
+# a minute of real-time audio before the writer ever waits, so max_unread_ms never starts counting
+# (issue 16: a 45 s stall, no slow_consumer). 64 KiB still carries 48 kHz float audio (192 kB/s) at
+# a 300 ms round trip.
+SEND_BUFFER_BYTES = 64 * 1024
+# WebSocket keepalive: a ping every PING_INTERVAL_S; no pong within the timeout ends the connection
+# (1011), which frees the sessions of dead peers. A live client that stops reading answers no ping
+# either (the pong waits behind the audio it has not read), so the timeout must outlast the
+# slow-consumer path (buffers filling, then max_unread_ms: ~25 s with the defaults), else it ends the
+# connection first and the client never gets slow_consumer + 4008 (PROTOCOL 8.2). A slow consumer's
+# connection stops its keepalive (WsTransport.send_last).
+PING_INTERVAL_S = 20.0
+KEEPALIVE_TIMEOUT_S = 60.0
+
+
+def keepalive_timeout_s(slow_client_timeout_s: float) -> float:
+    return max(KEEPALIVE_TIMEOUT_S, 3.0 * slow_client_timeout_s)
 
 
 class WsTransport:
@@ -44,6 +64,10 @@ class WsTransport:
 
     def __init__(self, conn: ServerConnection) -> None:
         self.conn = conn
+        sock = conn.transport.get_extra_info("socket") if conn.transport is not None else None
+        if sock is not None:  # bounded kernel buffering for a client that does not read (PROTOCOL §8.2)
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
 
     async def recv(self) -> bytes | str:
         try:
@@ -67,6 +91,9 @@ class WsTransport:
     async def send_last(self, data: bytes, code: int, reason: str, linger_s: float) -> None:
         """Queue ``data`` and the close behind what is unsent; give a late reader ``linger_s`` to read them."""
         self.conn.close_timeout = linger_s  # the closing handshake may wait for the late reader too
+        keepalive = self.conn.keepalive_task  # its ping timeout would put 1011 in place of the 4008
+        if keepalive is not None:
+            keepalive.cancel()
         try:
             async with asyncio.timeout(linger_s):
                 await self.conn.send(data)
@@ -140,8 +167,8 @@ class Server:
             write_limit=WRITE_LIMIT,
             max_queue=64,  # frames read ahead of the session (then TCP pushes back on the client)
             close_timeout=2.0,
-            ping_interval=20.0,
-            ping_timeout=20.0,
+            ping_interval=PING_INTERVAL_S,
+            ping_timeout=keepalive_timeout_s(cfg.slow_client_timeout_s),
             server_header="streamvoice",
         )
         log.info("listening on %s:%d", cfg.host, self.port)

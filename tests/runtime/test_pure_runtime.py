@@ -40,6 +40,20 @@ def test_buffered_ms_report_counts_as_credit() -> None:
     assert p.played_ms(3, now=0.0) == 400
 
 
+def test_reports_for_turns_not_being_sent_are_ignored_and_kept_nowhere() -> None:
+    p = CreditPacer(max_lead_ms=500)
+    p.on_sent(1, 500, now=0.0)
+    p.end_turn(1)
+    for turn in range(1, 5000):  # done, not begun, never to be: a session may send any id
+        p.on_flow(turn, played_ms=60_000, buffered_ms=None)
+    assert p.turns_tracked() == 0
+    p.on_sent(2, 500, now=0.0)  # turn 2 begins: the report made before it gives it no credit
+    assert p.lead_ms(2, now=0.0) == 500
+    assert math.isinf(p.wait_s(2, 100, now=0.0))  # the client reports: wait for its next report
+    p.on_flow(2, played_ms=300, buffered_ms=None)
+    assert p.lead_ms(2, now=0.0) == 200 and p.turns_tracked() == 1
+
+
 def test_ladder_steps_up_and_down_with_hysteresis() -> None:
     ladder = DegradeLadder(max_lag_ms=4000)
     assert ladder.update(500) is None

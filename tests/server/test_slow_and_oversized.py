@@ -1,20 +1,28 @@
 """PROTOCOL §8.2, §9, §10 through a real socket: oversized frames and clients that stop reading.
 
-A raw client (tests/server/rawws.py) sees every frame the server writes, in order, so these
+A raw client (bench/rawws.py) sees every frame the server writes, in order, so these
 tests check exactly what the independent client checked: the ``error`` comes before the close,
 and the close carries the spec's code and reason.
 """
 
 from __future__ import annotations
 
+import array
 import asyncio
+import fcntl
+import termios
 
 import msgpack
+from websockets.asyncio.client import connect as ws_connect
+from websockets.exceptions import ConnectionClosed
 
 from bench.rawws import RawWs
 from streamvoice.engine.fake import FakeEngine
 from streamvoice.protocol.messages import Lane
 from streamvoice.runtime.lanes import OutboundLanes, Outgoing
+from streamvoice.runtime.wire import WireSession
+from streamvoice.server import app
+from streamvoice.server.app import SEND_BUFFER_BYTES
 
 
 async def _ready(ws: RawWs, **hello: object) -> dict[str, object]:
@@ -95,6 +103,49 @@ async def test_reader_that_never_comes_back_is_dropped_after_the_linger(start_se
         await asyncio.sleep(0.1)
     assert srv.metrics.value("streamvoice_errors_total", code="slow_consumer") == 1
     ws.abort()
+
+
+def kernel_unsent(session: WireSession) -> int:
+    """Bytes in the server socket's send queue (SIOCOUTQ): written by the server, not yet taken by the client."""
+    sock = session.transport.conn.transport.get_extra_info("socket")  # type: ignore[attr-defined]
+    out = array.array("i", [0])
+    fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, out)
+    return out[0]
+
+
+async def test_library_client_that_pauses_reading_gets_slow_consumer(start_server, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The independent client's case: a websockets-library client (default buffers, keepalive off, real-time
+    pacing) stops reading mid-reply. Before the send buffer was capped, the kernel took megabytes, the
+    writer never waited, no slow_consumer came and the server's keepalive closed with 1011 instead; and
+    a keepalive timing out after the slow_consumer error put 1011 in place of the 4008."""
+    monkeypatch.setattr(app, "PING_INTERVAL_S", 0.5)  # the server pings often, and gives up 12 s after
+    monkeypatch.setattr(app, "KEEPALIVE_TIMEOUT_S", 12.0)
+    srv = await start_server(slow_client_timeout_s=2.0)
+    srv.slow_consumer_linger_s = 30.0
+    async with ws_connect(f"ws://127.0.0.1:{srv.port}/v1/stream", compression=None, ping_interval=None) as ws:
+        # 48 kHz float: 192 kB per second of audio, so what the buffers take is seconds of real-time pacing
+        await ws.send(msgpack.packb({"type": "hello", "tts": {"sample_rate": 48000, "encoding": "pcm_f32le"}}))
+        assert msgpack.unpackb(await ws.recv())["type"] == "ready"
+        await ws.send(msgpack.packb({"type": "text", "text": "word " * 3900, "final": True}))
+        assert msgpack.unpackb(await ws.recv())["type"] == "tts_audio"  # playing; from here nothing is read
+        session = next(iter(srv.sessions.values()))
+        assert isinstance(session, WireSession)
+        loop = asyncio.get_running_loop()
+        started, kernel = loop.time(), 0
+        while srv.metrics.value("streamvoice_errors_total", code="slow_consumer") < 1:
+            kernel = max(kernel, kernel_unsent(session))
+            assert loop.time() - started < 20, f"no slow_consumer 20 s after the client stopped reading ({kernel} B)"
+            await asyncio.sleep(0.05)
+        assert kernel <= 4 * SEND_BUFFER_BYTES, kernel  # twice the request, one segment over
+        await asyncio.sleep(max(0.0, started + 15.0 - loop.time()))  # reads late: past the keepalive timeout
+        last = None
+        try:
+            while True:
+                last = msgpack.unpackb(await ws.recv())
+        except ConnectionClosed as exc:
+            close = (exc.rcvd.code, exc.rcvd.reason) if exc.rcvd is not None else None
+        assert last is not None and (last["type"], last["code"], last["fatal"]) == ("error", "slow_consumer", True)
+        assert close == (4008, "slow_consumer")
 
 
 def test_lanes_count_queued_bytes() -> None:
