@@ -30,6 +30,7 @@ BENCHMARKS: tuple[tuple[str, list[str] | None, list[str]], ...] = (
     ("bench.asr_cost", ["--quick"], []),
     # before any TTS module: MLX must be first imported by a loader that preloads OpenBLAS (Linux)
     ("bench.asr_backends", ["--quick"], []),
+    ("bench.tts_engines", ["--quick"], []),
     ("bench.tts_ttfa", ["--quick"], []),
     ("bench.tts_roundtrip", ["--quick"], []),
     ("bench.voice_loop", ["--quick"], []),

@@ -12,13 +12,12 @@ MLX weights are the floats the int8 graph approximates: at most one 25 ms frame 
 from __future__ import annotations
 
 import argparse
-import time
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from bench.common import print_table, summary_stats, write_result
+from bench.common import print_table, summary_stats, timed, write_result
 
 SENTENCES = [
     "The quick brown fox jumps over the lazy dog near the river bank.",
@@ -27,12 +26,6 @@ SENTENCES = [
     "Expect light rain on Saturday and sun on Sunday, with a high of seventy two degrees.",
 ]
 ENGINES = ("onnxruntime", "mlx")
-
-
-def timed(fn: Any) -> tuple[Any, float, float]:
-    wall, cpu = time.perf_counter(), time.process_time()
-    out = fn()
-    return out, time.perf_counter() - wall, time.process_time() - cpu
 
 
 def main(argv: Sequence[str] | None = None) -> int:

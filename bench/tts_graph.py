@@ -18,13 +18,11 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import time
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 
-from bench.common import print_table, summary_stats, write_result
+from bench.common import print_table, summary_stats, timed, write_result
 
 SENTENCES = [
     "The quick brown fox jumps over the lazy dog near the river bank.",
@@ -55,12 +53,6 @@ def envelope_correlation(a: np.ndarray, b: np.ndarray) -> float:
     positions = np.linspace(0, eb.shape[0] - 1, ea.shape[0])
     stretched = np.stack([np.interp(positions, np.arange(eb.shape[0]), eb[:, j]) for j in range(eb.shape[1])], 1)
     return float(np.corrcoef(ea.ravel(), stretched.ravel())[0, 1])
-
-
-def timed(fn: Any) -> tuple[Any, float, float]:
-    wall, cpu = time.perf_counter(), time.process_time()
-    out = fn()
-    return out, time.perf_counter() - wall, time.process_time() - cpu
 
 
 def main(argv: Sequence[str] | None = None) -> int:
