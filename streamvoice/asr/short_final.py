@@ -17,6 +17,7 @@ from streamvoice.asr.merge import word_key
 SHORT_BY_S = 1.0  # voiced audio after the last word beyond this: the decode stopped short
 _OVERLAP_WORDS = 8  # the committed words a retry may repeat
 _OVERLAP_SLACK_S = 1.0  # a repeated word lies this close to where it was committed
+_LEAD_WORDS = 3  # words the retry may say before repeating the committed ones (a cut-off word, "And")
 _FURTHER_BY_S = 0.3  # the retry is kept only if it reaches this much further into the speech
 
 
@@ -29,19 +30,22 @@ def stops_short(words: Sequence[Word], committed: Sequence[Word], speech_end_s: 
 
 
 def after_committed(words: Sequence[Word], committed: Sequence[Word]) -> list[Word]:
-    """The retry's words after those already committed: the longest run of committed words it
-    starts with is dropped (by text, near the same time), else every word that starts before the
-    last committed one ended."""
+    """The retry's words after those already committed: the longest run of the last committed
+    words that it repeats (by text, ending near the same time; after at most ``_LEAD_WORDS`` words
+    of its own, "And himself arrived..." for "...himself arrived"), and what comes before; else
+    every word that starts before the last committed one ended."""
     if not committed:
         return list(words)
     tail = committed[-_OVERLAP_WORDS:]
     keys = [word_key(w.word) for w in tail]
+    new = [word_key(w.word) for w in words]
     for k in range(min(len(tail), len(words)), 0, -1):
-        near = abs(words[k - 1].end_s - tail[-1].end_s) <= _OVERLAP_SLACK_S
-        if near and keys[-k:] == [word_key(w.word) for w in words[:k]]:
-            return list(words[k:])
-    end = committed[-1].end_s
-    return [w for w in words if w.start_s >= end - 0.1]
+        for lead in range(min(_LEAD_WORDS, len(words) - k) + 1):
+            end = lead + k
+            if new[lead:end] == keys[-k:] and abs(words[end - 1].end_s - tail[-1].end_s) <= _OVERLAP_SLACK_S:
+                return list(words[end:])
+    last_end = committed[-1].end_s
+    return [w for w in words if w.start_s >= last_end]
 
 
 def choose_final(first: Sequence[Word], retry: Sequence[Word]) -> list[Word]:

@@ -42,6 +42,11 @@ def test_the_retry_drops_what_it_repeats_of_the_committed_words() -> None:
     assert [x.word for x in after_committed(two, COMMITTED)] == ["17"]
     far = [w("over", 51.0, 51.3), w("17", 56.7, 57.0)]  # the same word said long before is not it
     assert [x.word for x in after_committed(far, COMMITTED)] == ["17"]
+    # a word of its own before the repeat (common_voice_en_18846044: "And himself arrived ... force.")
+    lead = [w("And", 54.9, 55.0), w("recurring", 55.0, 55.6), w("operations", 55.6, 56.3), w("over", 56.3, 56.8)]
+    assert after_committed(lead, COMMITTED) == []
+    unmatched = [w("ver", 56.3, 56.7), w("17", 56.7, 57.0)]  # no text match: by time, nothing before the end
+    assert [x.word for x in after_committed(unmatched, COMMITTED)] == ["17"]
     assert after_committed(retry, []) == retry
 
 
