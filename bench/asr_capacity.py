@@ -255,7 +255,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     bounds = figures["capacity_is_lower_bound"]
     print("capacity: " + ", ".join(f"{m} {'>=' if bounds[m] else ''}{n}" for m, n in figures["capacity"].items()))
     settings = {"model": args.model, "backend": getattr(backend, "name", "?"), "compute": config.asr.compute_type,
-                "threads": config.asr.threads or os.cpu_count(), "file": args.file, "seconds_per_stream": seconds,
+                "threads_per_decode": config.asr.threads or "auto",
+                "parallel_decodes": _parallel(backend), "file": args.file, "seconds_per_stream": seconds,
                 "language": args.language, "partial_interval_ms": options.partial_interval_ms,
                 "max_lag_s": args.max_lag, "max_batch": args.max_batch, "chunk_ms": 20, "scheduler": scheduler,
                 "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", ""),
@@ -286,6 +287,11 @@ def _figures(levels: list[LevelResult], max_lag_s: float) -> dict[str, Any]:
         out["p95_lag_batched_over_sequential"] = ratios
     out["levels"] = {f"{lv.mode}_n{lv.streams}": lv.figures() for lv in levels}
     return out
+
+
+def _parallel(backend: Any) -> int:
+    """Decodes the backend runs at once (the engine gives it that many threads)."""
+    return int(getattr(getattr(backend, "capabilities", None), "parallel", 1))
 
 
 def _engine_available() -> bool:

@@ -11,7 +11,6 @@ experiences it). Wall time 0 is when feeding starts, so wall and audio clocks co
 from __future__ import annotations
 
 import argparse
-import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -89,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{key}: {value}")
     settings = {"model": args.model, "partial_interval_ms": options.partial_interval_ms,
                 "end_of_speech_ms": options.end_of_speech_ms, "window_s": options.window_s,
-                "threads": config.asr.threads or os.cpu_count()}
+                "threads_per_decode": config.asr.threads or "auto (1 on CPU)"}
     path = write_result("asr_latency", figures, settings=settings, argv=argv,
                         samples={"word_latency_s": word_latency, "final_latency_s": final_latency})
     print(f"wrote {path}")

@@ -9,6 +9,7 @@ back on the event loop, where a session would see it.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from typing import Any
 
@@ -27,6 +28,11 @@ class MeteredBackend:
         self.busy_s = 0.0
         self.batches = 0
         self.items = 0
+        self._lock = threading.Lock()  # the engine may run parallel decodes (capabilities.parallel)
+
+    @property
+    def capabilities(self) -> Any:
+        return self._backend.capabilities
 
     def decode(self, request: Any) -> Any:
         return self._timed([request], single=True)[0]
@@ -41,9 +47,10 @@ class MeteredBackend:
                 return [self._backend.decode(requests[0])]
             return list(self._backend.decode_batch(requests))
         finally:
-            self.busy_s += time.perf_counter() - started
-            self.batches += 1
-            self.items += len(requests)
+            with self._lock:
+                self.busy_s += time.perf_counter() - started
+                self.batches += 1
+                self.items += len(requests)
 
 
 async def run_level_engine(backend: Any, options: Any, clips: list[np.ndarray], *, mode: str, max_batch: int,

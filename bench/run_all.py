@@ -28,6 +28,7 @@ BENCHMARKS: tuple[tuple[str, list[str] | None, list[str]], ...] = (
     ("bench.asr_capacity", ["--quick"], []),
     ("bench.asr_batching", ["--quick"], []),
     ("bench.asr_cost", ["--quick"], []),
+    ("bench.asr_busy", ["--quick"], []),
     # before any TTS module: MLX must be first imported by a loader that preloads OpenBLAS (Linux)
     ("bench.asr_backends", ["--quick"], []),
     ("bench.tts_engines", ["--quick"], []),

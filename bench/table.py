@@ -150,6 +150,22 @@ def batching_speedups(r: Result) -> str:
     return ", ".join(f"{r.num(f'n{n}.speedup'):.2f}x (N={n})" for n in sizes)
 
 
+def busy_count(r: Result) -> int:
+    """The largest busy-process count the run measured."""
+    return max(int(c) for c in r.setting("busy_counts"))
+
+
+def busy_figure(r: Result) -> str:
+    """Busy and quiet word latency, and what the server announced in ``flow`` while busy."""
+    n = busy_count(r)
+    busy, quiet = f"busy_{n}", "busy_0"
+    return (f"p50 **{sec(r.num(busy + '.word_latency_p50_s'))}**, p95 **{sec(r.num(busy + '.word_latency_p95_s'))}** "
+            f"(quiet: p50 {sec(r.num(quiet + '.word_latency_p50_s'))}, "
+            f"p95 {sec(r.num(quiet + '.word_latency_p95_s'))}); "
+            f"`flow` while busy: {r.num(busy + '.flow_messages'):.0f} messages, highest level "
+            f"{r.num(busy + '.highest_level'):.0f}, {r.num(busy + '.dropped_ms'):.0f} ms of audio dropped")
+
+
 def wer_per_folder(r: Result) -> str:
     """'folder stream % / offline %' for every folder asr_wer scored (its ``words.<folder>`` keys)."""
     folders = [k.split(".", 1)[1] for k in r.figures if k.startswith("words.")]
@@ -269,6 +285,11 @@ ROWS: dict[str, tuple[Row, ...]] = {
                       f"the decode {r.num('per_audio_s.decode other'):.3f}, VAD and stream "
                       f"{r.num('per_audio_s.stream (VAD, buffer, agreement)'):.3f}; resampling 48 kHz input "
                       f"{r.num('resample_48k_cpu_s_per_audio_s'):.4f}"),
+    ),
+    "asr_busy": (
+        Row(lambda r: f"Word latency through the server with {busy_count(r)} other process(es) spinning on the CPU "
+                      f"(long-form, {r.setting('audio_s'):g} s, real time), quiet run beside it",
+            busy_figure),
     ),
     "asr_backends": (
         Row(lambda r: f"MLX Whisper on this CPU vs CTranslate2, {r.setting('model')}, "

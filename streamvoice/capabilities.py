@@ -19,3 +19,4 @@ class Capabilities:
     voices: tuple[str, ...] = ()  # voice names it speaks with (TTS); empty for ASR
     languages: tuple[str, ...] = ()  # ISO codes it handles; empty means any
     word_timings: bool = False  # results carry per-word start and end times
+    parallel: int = 1  # calls it runs at once from different threads (the engine gives it that many workers)

@@ -111,12 +111,14 @@ def _forced_prefix(prompt: list[int], tok: Any) -> int:
 
 
 class CTranslate2Backend:
-    """A loaded Whisper model; ``decode`` is called from one worker thread at a time."""
+    """A loaded Whisper model; ``decode`` may be called from ``parallel`` threads at once (CTranslate2
+    replicas: ``num_workers``)."""
 
     name = "ctranslate2"
 
     def __init__(self, model: Any, beam_size: int = 1, adaptive_window: bool = True,
-                 partial_beam_size: int | None = None) -> None:
+                 partial_beam_size: int | None = None, parallel: int = 1) -> None:
+        self.parallel = parallel
         self._fw = model  # faster_whisper.WhisperModel (the offline baseline of bench.asr_wer uses it)
         self._engine = CTranslate2Engine(model)
         self.multilingual = self._engine.multilingual
@@ -125,7 +127,8 @@ class CTranslate2Backend:
     @property
     def capabilities(self) -> Capabilities:
         """16 kHz in, word times by alignment; an English-only model hears only English."""
-        return Capabilities(sample_rate=16_000, word_timings=True, languages=() if self.multilingual else ("en",))
+        return Capabilities(sample_rate=16_000, word_timings=True, languages=() if self.multilingual else ("en",),
+                            parallel=self.parallel)
 
     @property
     def beam_size(self) -> int:
@@ -168,16 +171,22 @@ def load_ctranslate2_backend(
     compute_type = asr_config.compute_type
     if compute_type == "auto":
         compute_type = "float16" if device == "cuda" else "int8"
-    threads = asr_config.threads or (os.cpu_count() or 1)
+    cores = os.cpu_count() or 1
+    if device == "cpu":  # one thread per decode, decodes side by side (see AsrConfig.threads)
+        threads = asr_config.threads or 1
+        parallel = asr_config.parallel_decodes or max(1, cores // threads)
+    else:
+        threads, parallel = asr_config.threads or cores, asr_config.parallel_decodes or 1
     if not (model_dir / "model.bin").is_file():
         raise ModelError(f"{model_dir} has no model.bin; reinstall with `streamvoice models install {model_dir.name}`")
     try:
         model = WhisperModel(
-            str(model_dir), device=device, compute_type=compute_type, cpu_threads=threads, local_files_only=True
+            str(model_dir), device=device, compute_type=compute_type, cpu_threads=threads, num_workers=parallel,
+            local_files_only=True
         )
     except (RuntimeError, ValueError, OSError) as exc:
         raise ModelError(f"could not load Whisper model from {model_dir} on {device}/{compute_type}: {exc}") from exc
     if adaptive_window is None:
         adaptive_window = asr_config.encoder_window == "adaptive"
     return CTranslate2Backend(model, beam_size=asr_config.beam_size, adaptive_window=adaptive_window,
-                              partial_beam_size=asr_config.partial_beam_size)
+                              partial_beam_size=asr_config.partial_beam_size, parallel=parallel)

@@ -77,6 +77,12 @@ def _release(backends: Iterable[object]) -> None:
             release()
 
 
+def _parallel(backend: object) -> int:
+    """How many decodes ``backend`` runs at once (its capabilities' ``parallel``; 1 if it declares none)."""
+    caps = getattr(backend, "capabilities", None)
+    return max(1, int(getattr(caps, "parallel", 1)))
+
+
 def _same_kind(head: WorkItem, item: WorkItem) -> bool:
     """ASR windows batch with ASR windows of the same model."""
     return head.priority in (Priority.ASR_FINAL, Priority.ASR_PARTIAL) and head.payload.model == item.payload.model
@@ -109,8 +115,11 @@ class Engine:
         self._sample_rate = caps.sample_rate if caps is not None else 24_000
         self._abortable = caps is not None and caps.abortable
         self.asr_max_batch = asr_max_batch
+        # as many ASR threads as every loaded model can serve at once (CTranslate2 replicas)
+        asr_threads = min((_parallel(b) for b in self._asr.values()), default=1)
         self._asr_worker = Worker("asr", self._run_asr, max_batch=asr_max_batch, max_queue=max_queue,
-                                  batchable=_same_kind, on_thread_exit=lambda: _release(self._asr.values()))
+                                  batchable=_same_kind, on_thread_exit=lambda: _release(self._asr.values()),
+                                  threads=asr_threads)
         self._tts_worker = Worker("tts", self._run_tts, max_queue=max_queue,
                                   expected_errors=(SynthesisAborted,), on_thread_exit=lambda: _release([tts]))
         self._g2p_worker = Worker("g2p", self._run_g2p, max_queue=max_queue)

@@ -1,4 +1,4 @@
-"""One worker thread per model: the only place where threads meet the event loop.
+"""Worker threads per model: the only place where threads meet the event loop.
 
 The loop submits work with :meth:`Worker.submit` and awaits a future; the thread takes items
 from a :class:`~streamvoice.engine.workqueue.WorkQueue` (priority + fairness), runs them in
@@ -40,7 +40,9 @@ def _deliver(future: asyncio.Future[Any], result: Any, error: BaseException | No
 
 
 class Worker:
-    """A thread serving one model. Start it from the event loop that will await its results."""
+    """Threads serving one model (one by default; ``threads`` > 1 when the model runs that many
+    calls at once, as CTranslate2 does with replicas). Start it from the event loop that will
+    await its results."""
 
     def __init__(
         self,
@@ -52,8 +54,10 @@ class Worker:
         batchable: Callable[[WorkItem, WorkItem], bool] | None = None,
         expected_errors: tuple[type[BaseException], ...] = (),
         on_thread_exit: Callable[[], None] | None = None,
+        threads: int = 1,
     ) -> None:
         self.name = name
+        self.threads = max(1, threads)
         self._expected_errors = expected_errors  # e.g. a cancelled turn's abort: no traceback in the log
         self._run_batch = run_batch
         self._on_thread_exit = on_thread_exit  # per-thread clean-up the model runtime needs (MLX streams)
@@ -62,7 +66,7 @@ class Worker:
         self._queue = WorkQueue(max_queue)
         self._cond = threading.Condition()
         self._stopping = False
-        self._thread: threading.Thread | None = None
+        self._pool: list[threading.Thread] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self.busy_s = 0.0  # wall seconds spent running work
         self.batches = 0
@@ -71,10 +75,12 @@ class Worker:
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         """Start the thread (once). Results go back to the loop each submitter awaited on."""
         self._loop = loop
-        if self._thread is not None:
+        if self._pool:
             return
-        self._thread = threading.Thread(target=self._main, name=f"streamvoice-{self.name}", daemon=True)
-        self._thread.start()
+        self._pool = [threading.Thread(target=self._main, name=f"streamvoice-{self.name}-{i}", daemon=True)
+                      for i in range(self.threads)]
+        for thread in self._pool:
+            thread.start()
 
     def stop(self, timeout: float = 5.0) -> bool:
         """Stop after the batch in flight; queued items are failed with CancelledError.
@@ -84,12 +90,13 @@ class Worker:
         runtime ("terminate called without an active exception"), so the caller must not simply
         return from ``main`` then (see ``streamvoice.cli.serve_cmd``)."""
         self.request_stop()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            if self._thread.is_alive():
-                log.warning("worker %s: the model call in flight outlived the %.1f s stop wait", self.name, timeout)
-                return False
-            self._thread = None
+        deadline = time.monotonic() + timeout
+        for thread in self._pool:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        if any(thread.is_alive() for thread in self._pool):
+            log.warning("worker %s: the model call in flight outlived the %.1f s stop wait", self.name, timeout)
+            return False
+        self._pool = []
         return True
 
     def request_stop(self) -> None:
@@ -111,7 +118,7 @@ class Worker:
         Raises :class:`QueueFull` when the queue is at its bound.
         """
         loop = asyncio.get_running_loop()
-        if self._thread is None:
+        if not self._pool:
             raise RuntimeError(f"worker {self.name!r} is not started; call Engine.start()")
         future: asyncio.Future[Any] = loop.create_future()
         item = WorkItem(priority=priority, session=session, payload=payload, turn=turn, handle=future)
@@ -175,9 +182,10 @@ class Worker:
             else:
                 for item, result in zip(batch, results, strict=True):
                     self._post(item, result, None)
-            self.busy_s += time.perf_counter() - started
-            self.batches += 1
-            self.items += len(batch)
+            with self._cond:
+                self.busy_s += time.perf_counter() - started
+                self.batches += 1
+                self.items += len(batch)
 
     def _run_alone(self, batch: list[WorkItem]) -> None:
         """Each item of a failed batch on its own: only the items that fail alone get the error."""

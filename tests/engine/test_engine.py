@@ -159,3 +159,38 @@ def test_asr_models_name_what_sessions_may_choose() -> None:
     assert Engine({"base": SlowAsr(), "tiny": SlowAsr()}).asr_models == frozenset({"base", "tiny"})
     assert Engine(SlowAsr()).asr_models is None  # one unnamed backend serves any name
     assert Engine({}, SlowTts(), WordG2P()).asr_models is None  # TTS only: no session is refused for its ASR model
+
+
+class ParallelAsr(SlowAsr):
+    """Declares how many decodes it runs at once; records the most that were inside at one time."""
+
+    def __init__(self, parallel: int) -> None:
+        super().__init__(0.1)
+        self.capabilities = Capabilities(sample_rate=16000, parallel=parallel)
+        self.inside = 0
+        self.most_inside = 0
+        self._lock = threading.Lock()
+
+    def decode_batch(self, rs: list[DecodeRequest]) -> list[DecodeResult]:
+        with self._lock:
+            self.inside += 1
+            self.most_inside = max(self.most_inside, self.inside)
+        try:
+            return super().decode_batch(rs)
+        finally:
+            with self._lock:
+                self.inside -= 1
+
+
+@pytest.mark.parametrize("parallel", [1, 2])
+async def test_asr_decodes_run_side_by_side_as_many_as_the_backend_declares(parallel: int) -> None:
+    asr = ParallelAsr(parallel)
+    engine = Engine(asr, asr_max_batch=1)
+    await engine.start()
+    try:
+        results = await asyncio.gather(*(engine.asr(request(f"s{i}")) for i in range(4)))
+        assert len(results) == 4
+        assert asr.most_inside == parallel
+        assert len(asr.thread_ids) == parallel
+    finally:
+        engine.close()
