@@ -53,7 +53,8 @@ class BusyRun:
         return {"busy_processes": self.busy, "words": w["n"], "word_latency_p50_s": w["p50"],
                 "word_latency_p95_s": w["p95"], "finals": f["n"], "final_latency_p50_s": f["p50"],
                 "flow_messages": len(self.flows), "highest_level": max((x["level"] for x in self.flows), default=0),
-                "dropped_ms": sum(x["dropped_ms"] for x in self.flows), "errors": self.errors}
+                "dropped_ms": sum(x["dropped_ms"] for x in self.flows), "errors": self.errors,
+                "flow": self.flows}
 
 
 @contextlib.contextmanager
@@ -132,6 +133,7 @@ async def _run_all(model: str, audio: np.ndarray, counts: Sequence[int]) -> list
             with spinning(count):
                 runs.append(await stream_file(url, audio, count))
             print(f"  busy {count}: {runs[-1].figures()}", flush=True)
+            await asyncio.sleep(2.0)  # the spinners are gone and the session closed before the next run
     return runs
 
 

@@ -122,7 +122,11 @@ class ServerConfig(_Section):
     slow_client_timeout_s: float = Field(10.0, gt=0)
     shutdown_timeout_s: float = Field(10.0, gt=0)
     web_root: Path | None = Field(None, description="caption page folder; default clients/web")
-    asr_max_batch: int = Field(4, ge=1, le=32, description="ASR windows of different sessions decoded in one batch")
+    asr_max_batch: int = Field(
+        1, ge=1, le=32,
+        description="ASR windows of different sessions decoded in one batch; 1 on CPU, where parallel decodes hold "
+        "more streams (bench.asr_capacity: 3 one at a time, 2 batched); raise it on a GPU",
+    )
     vad_barge_in: bool = Field(False, description="stop TTS playback when the user starts speaking")
     hello_timeout_s: float = Field(10.0, gt=0, description="a connection must send hello within this")
     self_hearing: bool | None = Field(

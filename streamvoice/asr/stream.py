@@ -56,6 +56,11 @@ _END_OF_AUDIO_TAIL_S = 1.0
 # from a syllable and two guesses can agree ("And the line of" for "underlying our" on earnings22).
 # (2 s left whole short utterances to one final decode: "in being" at 8 kHz came out "invening".)
 _MIN_COMMIT_AUDIO_S = 1.5
+# Without partials (the client's choice, or degradation level 2) a decode still runs every this many
+# seconds of speech, and shows nothing: it commits words, so the window slides and the lag stays
+# bounded. Without it continuous speech went undecoded until the 15 s window filled; the lag passed
+# max_asr_lag_ms and audio was dropped for a minute (bench.asr_busy, the long-form reading).
+_COMMIT_INTERVAL_S = 3.0
 
 
 class RecognizerStream:
@@ -196,7 +201,8 @@ class RecognizerStream:
         now = self.audio_time_s
         if now - u.start_s < _MIN_DECODE_S:
             return None
-        due = (self._partials and now - u.decoded_until_s >= self._interval_s) or (
+        interval = self._interval_s if self._partials else max(self._interval_s, _COMMIT_INTERVAL_S)
+        due = (now - u.decoded_until_s >= interval) or (
             now - u.window_start_s >= self.options.window_s and now - u.decoded_until_s >= _MIN_DECODE_S
         )
         due = due or (u.eager == "due" and self._eager_request is None)

@@ -1,9 +1,11 @@
 """The engine: loaded models shared by every session, reached only through async methods.
 
-One :class:`Worker` thread per model kind (ASR, TTS, G2P). Priorities across all sessions: a turn's
-first TTS chunk > ASR finals > ASR partials > later TTS chunks; round-robin between sessions
-within a class. ASR work of one model queued by several sessions is decoded in one ``decode_batch``
-call (up to ``asr_max_batch`` windows) -- see ``bench/asr_batching.py`` for whether that gains.
+One :class:`Worker` per model kind (ASR, TTS, G2P); the ASR worker has as many threads as the ASR
+backends run decodes at once (``Capabilities.parallel``: on CPU, one decode per core, each on one
+thread). Priorities across all sessions: a turn's first TTS chunk > ASR finals > ASR partials >
+later TTS chunks; round-robin between sessions within a class. With ``asr_max_batch`` > 1, ASR work
+of one model queued by several sessions is decoded in one ``decode_batch`` call (a GPU gains; on
+CPU parallel decodes held more streams: ``bench/asr_capacity.py``).
 The engine knows backends only by their protocols and declared
 :class:`~streamvoice.capabilities.Capabilities` (abortable, voices, sample rate), never by class.
 """
@@ -97,7 +99,7 @@ class Engine:
         tts: TtsBackend | None = None,
         g2p: G2P | None = None,
         *,
-        asr_max_batch: int = 4,
+        asr_max_batch: int = 1,
         max_queue: int = 1024,
         warm_voices: Sequence[str] = (),
     ) -> None:

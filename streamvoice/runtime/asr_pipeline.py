@@ -111,6 +111,8 @@ class AsrPipeline:
         self._resampler: Resampler | None = None
         self._wake = asyncio.Event()
         self._ladder = DegradeLadder(max_lag_ms)
+        self._unreported_drop_ms = 0  # dropped since the last flow message (reported at most once a second)
+        self._last_flow_at = float("-inf")
         self._ended_at: dict[int, float] = {}  # utterance -> wall time its speech ended
         self._closing = False
         self._partials_wanted = asr.partials
@@ -177,6 +179,7 @@ class AsrPipeline:
             return
         self._closing = True
         self._handle(self.stream.close())
+        self._flush_drops()
         self._wake.set()
 
     async def run(self) -> None:
@@ -314,8 +317,19 @@ class AsrPipeline:
             dropped_s = self.stream.drop_pending(self._ladder.max_lag_ms / 2000.0)
             if dropped_s > 0:
                 self._obs.dropped("input_audio_ms", dropped_s * 1000)
-                self._announce(self._ladder.dropped(dropped_s * 1000, self.lag_ms))
-                self._apply_level(self._ladder.level)
+                level = self._ladder.level
+                drop = self._ladder.dropped(dropped_s * 1000, self.lag_ms)
+                self._unreported_drop_ms += drop.dropped_ms
+                self._apply_level(drop.level)
+                if drop.level != level or self._clock() - self._last_flow_at >= 1.0:
+                    self._announce(FlowChange(drop.level, drop.lag_ms))
+        elif self._unreported_drop_ms and self._clock() - self._last_flow_at >= 1.0:
+            self._flush_drops()
+
+    def _flush_drops(self) -> None:
+        """Report audio dropped since the last flow message, if any (none may go unreported)."""
+        if self._unreported_drop_ms:
+            self._announce(FlowChange(self._ladder.level, int(self.lag_ms)))
 
     def _apply_level(self, level: int) -> None:
         base = self.stream.options.partial_interval_ms
@@ -323,7 +337,11 @@ class AsrPipeline:
         self.stream.set_partials_enabled(self._partials_wanted and level < 2)
 
     def _announce(self, change: FlowChange) -> None:
-        self._out.put(ServerFlow(lag_ms=max(0, change.lag_ms), level=change.level, dropped_ms=change.dropped_ms))
+        """A flow message: the level and lag now, and all audio dropped since the last one (PROTOCOL 8.3:
+        every change at once, otherwise at most one a second)."""
+        dropped, self._unreported_drop_ms = change.dropped_ms + self._unreported_drop_ms, 0
+        self._last_flow_at = self._clock()
+        self._out.put(ServerFlow(lag_ms=max(0, change.lag_ms), level=change.level, dropped_ms=dropped))
 
 
 def _heard(hyp: ev.Partial | ev.EagerFinal | ev.Final, held: list[ev.AsrEvent]) -> list[HeardWord]:

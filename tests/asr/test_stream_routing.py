@@ -84,8 +84,12 @@ def test_next_request_is_none_while_one_is_outstanding(speech: np.ndarray) -> No
 
 def test_end_audio_and_close_finish_the_utterance(speech: np.ndarray) -> None:
     stream = RecognizerStream(StreamOptions(partials=False))
-    stream.push_audio(speech[: 16000 * 4])
-    assert stream.next_request() is None  # partials off: nothing until the end
+    stream.push_audio(speech[: 16000 * 2])
+    assert stream.next_request() is None  # partials off: no decode at the partial cadence
+    stream.push_audio(speech[16000 * 2 : 16000 * 4])
+    commit = stream.next_request()  # but one every few seconds, so continuous speech stays decoded
+    assert commit is not None and commit.kind == "partial"
+    assert stream.apply(commit, FakeBackend().decode(commit)) == []  # and shown to no one
     assert any(isinstance(e, SpeechEnded) for e in stream.end_audio())
     request = stream.next_request()
     assert request is not None and request.kind == "final"
@@ -235,3 +239,22 @@ def test_an_eager_final_in_the_pause_is_the_final_to_come(speech: np.ndarray) ->
     ended = next(i for i, e in enumerate(events) if isinstance(e, SpeechEnded))
     assert eager and eager[-1] < ended < final
     assert events[eager[-1]].text == events[final].text  # type: ignore[attr-defined]
+
+
+def test_without_partials_continuous_speech_is_still_decoded_so_the_lag_stays_bounded(data_dir: Path) -> None:
+    """A finals-only stream (the client's choice, or degradation level 2) on speech with no pause:
+    commit decodes every few seconds keep the undecoded audio bounded (it used to grow until the
+    15 s window filled, and the server's ladder then dropped audio for as long as the speech went on)."""
+    x, _ = read_audio(data_dir / "LJ001-0001.wav")
+    audio = np.concatenate([x, x, x])  # ~29 s without a pause
+    stream = RecognizerStream(StreamOptions(partials=False, max_utterance_s=60.0))
+    backend, most_pending, shown = FakeBackend(), 0.0, []
+    for start in range(0, len(audio), 8000):
+        stream.push_audio(audio[start : start + 8000])
+        most_pending = max(most_pending, stream.pending_audio_s)
+        request = stream.next_request()
+        if request is not None:
+            shown += stream.apply(request, backend.decode(request))
+    assert most_pending < 3.6
+    assert len([r for r in backend.requests if r.kind == "partial"]) >= 7
+    assert not [e for e in shown if isinstance(e, Partial)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import socket
 import urllib.request
 
@@ -268,6 +269,32 @@ async def test_degradation_is_announced_when_asr_falls_behind(start_server) -> N
     assert srv.metrics.value("streamvoice_dropped_total", what="input_audio_ms") > 0
     assert not any(isinstance(m, Partial) for m in got[got.index(next(m for m in got if isinstance(m, ServerFlow)
                                                                         and m.level == 2)) + 1:])
+
+
+async def test_dropped_audio_is_reported_at_most_once_a_second_and_every_millisecond_counted(  # type: ignore[no-untyped-def]
+    start_server,
+) -> None:
+    srv = await start_server(engine=FakeEngine(asr_delay_s=0.6), max_asr_lag_ms=1000)
+    async with connect(url(srv)) as s:
+        audio = speechlike(8.0)
+        for i in range(0, len(audio), 320):
+            await s.send_audio(audio[i : i + 320])
+            await asyncio.sleep(0.02 / 4)  # 4x real time: drops on most chunks at level 3
+        await s.end_audio()
+        flows, arrived = [], []
+        async with asyncio.timeout(20):
+            while not flows or flows[-1].level > 0 or srv.metrics.value(
+                    "streamvoice_dropped_total", what="input_audio_ms") > sum(m.dropped_ms for m in flows) + 5:
+                msg = await s.recv()
+                if isinstance(msg, ServerFlow):
+                    flows.append(msg)
+                    arrived.append(asyncio.get_running_loop().time())
+    dropped = srv.metrics.value("streamvoice_dropped_total", what="input_audio_ms")
+    assert dropped > 1000
+    assert sum(m.dropped_ms for m in flows) == pytest.approx(dropped, abs=5)  # one ms of rounding per report
+    changes = sum(1 for a, b in itertools.pairwise(flows) if a.level != b.level) + 1
+    span = arrived[-1] - arrived[0]
+    assert len(flows) <= changes + span + 2  # it had sent one per 20 ms chunk: ~100 here
 
 
 async def test_turns_past_the_queue_bound_are_refused_not_queued(start_server) -> None:  # type: ignore[no-untyped-def]
