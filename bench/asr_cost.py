@@ -133,7 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     write_result("asr_cost", figures, argv=argv, settings={
         "model": args.model, "file": args.file.name, "audio_s": round(audio_s, 1), "speed": 0,
         "partial_interval_ms": config.asr.partial_interval_ms, "beam_size": config.asr.beam_size,
-        "partial_beam_size": config.asr.partial_beam_size, "threads": config.asr.threads or "cores",
+        "partial_beam_size": config.asr.partial_beam_size,
+        "threads_per_decode": config.asr.threads or "auto (1 on CPU)",
         "decodes": dict(kinds)})
     print_table(f"CPU of one stream, {args.model}, {audio_s:.0f} s of {args.file.name} at speed 0 "
                 f"({decodes} decodes: {dict(kinds)})", rows,

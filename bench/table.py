@@ -287,7 +287,8 @@ ROWS: dict[str, tuple[Row, ...]] = {
                       f"{r.num('resample_48k_cpu_s_per_audio_s'):.4f}"),
     ),
     "asr_busy": (
-        Row(lambda r: f"Word latency through the server with {busy_count(r)} other process(es) spinning on the CPU "
+        Row(lambda r: f"Word latency through the server with {busy_count(r)} other "
+                      f"process{'es' if busy_count(r) > 1 else ''} spinning on the CPU "
                       f"(long-form, {r.setting('audio_s'):g} s, real time), quiet run beside it",
             busy_figure),
     ),
