@@ -396,6 +396,13 @@ class RecognizerStream:
             u.early = None
         if u.end_s - u.window_start_s < _MIN_DECODE_S and not u.agreement.tail:
             return [ended, self._final(u, [])]  # a sliver (cut or audio_end): no decode, no guesses
+        committed = u.agreement.committed
+        if reason == "max_length" and committed and u.end_s <= committed[-1].end_s:
+            # cut right after the last committed word: every word before the cut is known, and the
+            # words after it are heard again by the next utterance. A decode would add nothing but
+            # hold up the next utterance's decodes (1.5-3 s of lag every 30 s of unpaused speech).
+            u.agreement.tail = []
+            return [ended, self._final(u, [])]
         self._ended.append(u)  # (an early decode still in flight becomes its final when it returns)
         return [ended]
 

@@ -321,9 +321,9 @@ class AsrPipeline:
                 drop = self._ladder.dropped(dropped_s * 1000, self.lag_ms)
                 self._unreported_drop_ms += drop.dropped_ms
                 self._apply_level(drop.level)
-                if drop.level != level or self._clock() - self._last_flow_at >= 1.0:
+                if drop.level != level:
                     self._announce(FlowChange(drop.level, drop.lag_ms))
-        elif self._unreported_drop_ms and self._clock() - self._last_flow_at >= 1.0:
+        if self._unreported_drop_ms and self._clock() - self._last_flow_at >= 1.0:
             self._flush_drops()
 
     def _flush_drops(self) -> None:

@@ -258,3 +258,25 @@ def test_without_partials_continuous_speech_is_still_decoded_so_the_lag_stays_bo
     assert most_pending < 3.6
     assert len([r for r in backend.requests if r.kind == "partial"]) >= 7
     assert not [e for e in shown if isinstance(e, Partial)]
+
+
+def test_a_length_cut_after_a_committed_word_is_final_at_once_without_a_decode(data_dir: Path) -> None:
+    """Unpaused speech cut by ``max_utterance_s`` right after its last committed word: the final is
+    the committed words, with no decode (it would add nothing and hold up the next utterance), and
+    the words after the cut come once, from the next utterance."""
+    x, _ = read_audio(data_dir / "LJ001-0001.wav")
+    audio = np.concatenate([x, x, x])  # ~29 s without a pause
+    stream = RecognizerStream(StreamOptions(max_utterance_s=8.0))
+    backend = FakeBackend()
+    events = [e for e, _, _ in run_stream(stream, backend, chunked(audio), realtime=False)]
+    finals = [e for e in events if isinstance(e, Final)]
+    cuts = [f for f in finals if f.reason == "max_length"]
+    assert len(cuts) >= 2
+    ends = {e.utterance: e.time_s for e in events if isinstance(e, SpeechEnded)}
+    decoded_at_cut = [r for r in backend.requests if r.kind == "final" and r.utterance in {f.utterance for f in cuts}
+                      and r.offset_s + len(r.audio) / 16000 >= ends[r.utterance] - 0.01]  # (not the pauses' early ones)
+    assert not decoded_at_cut
+    words = [w.word for f in finals for w in f.words]
+    assert len(words) == len(set(words))  # the fake backend names each word by its time: none twice
+    said = {f"w{k}" for k in range(int(len(audio) / 16000 / 0.4) - 2)}
+    assert len(said - set(words)) <= 2  # and none lost at the cuts
