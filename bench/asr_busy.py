@@ -62,7 +62,6 @@ def spinning(count: int) -> Iterator[None]:
     """``count`` other processes each keeping one core busy until the block ends."""
     procs = [subprocess.Popen([sys.executable, "-c", _SPIN]) for _ in range(count)]
     try:
-        time.sleep(0.5 if count else 0.0)  # let them reach the scheduler before the clock starts
         yield
     finally:
         for p in procs:
@@ -131,6 +130,7 @@ async def _run_all(model: str, audio: np.ndarray, counts: Sequence[int]) -> list
     async with local_engine(model) as serve, serve(asr={"language": "en"}) as url:
         for count in counts:
             with spinning(count):
+                await asyncio.sleep(0.5 if count else 0.0)  # let them reach the scheduler before the clock starts
                 runs.append(await stream_file(url, audio, count))
             print(f"  busy {count}: {runs[-1].figures()}", flush=True)
             await asyncio.sleep(2.0)  # the spinners are gone and the session closed before the next run

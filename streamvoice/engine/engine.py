@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -127,6 +128,7 @@ class Engine:
         self._g2p_worker = Worker("g2p", self._run_g2p, max_queue=max_queue)
         self._started = False
         self.batch_sizes: dict[int, int] = {}
+        self._stats_lock = threading.Lock()
         self._aborts: dict[tuple[str, int], set[AbortHandle]] = {}  # in-flight syntheses, by (session, turn)
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -293,7 +295,8 @@ class Engine:
     # -- thread side ---------------------------------------------------------------------------
     def _run_asr(self, items: list[_Decode]) -> list[DecodeResult]:
         backend = self._asr[items[0].model]  # a batch holds one model's windows (see _same_kind)
-        self.batch_sizes[len(items)] = self.batch_sizes.get(len(items), 0) + 1
+        with self._stats_lock:  # parallel decodes update it from several threads
+            self.batch_sizes[len(items)] = self.batch_sizes.get(len(items), 0) + 1
         if len(items) == 1:
             return [backend.decode(items[0].request)]
         return list(backend.decode_batch([i.request for i in items]))
