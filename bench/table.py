@@ -205,9 +205,14 @@ def ttfa_at(r: Result, rate: str, window: str = "0") -> str:
     """tts_ttfa through the server at one word rate: streamvoice against kokoro-onnx, sentence at a time."""
     k = ttfa_key(r, rate, window)
     ours, theirs = r.num(f"{k}.streamvoice_s.p50"), r.num(f"{k}.kokoro_onnx_s.p50")
-    return (f"streamvoice p50 **{sec(ours)}**, max {sec(r.num(f'{k}.streamvoice_s.max'))} vs kokoro-onnx "
+    text = (f"streamvoice p50 **{sec(ours)}**, max {sec(r.num(f'{k}.streamvoice_s.max'))} vs kokoro-onnx "
             f"sentence at a time p50 {sec(theirs)}, max {sec(r.num(f'{k}.kokoro_onnx_s.max'))} "
             f"({ours / theirs:.2f}x)")
+    try:
+        heard, peer = r.num(f"{k}.streamvoice_sound_s.p50"), r.num(f"{k}.kokoro_onnx_sound_s.p50")
+    except MissingFigure:
+        return text
+    return f"{text}; first sound heard p50 {sec(heard)} vs {sec(peer)}"
 
 
 def first_window(r: Result) -> str:
@@ -310,7 +315,7 @@ ROWS: dict[str, tuple[Row, ...]] = {
         Row(lambda r: "TTS real-time factor",
             lambda r: f"**{r.num('rtf'):.2f}** (synthesis time / audio time)"),
         # through `streamvoice serve`, one entry per word rate: these rows appear once its full run is rerun
-        Row(lambda r: f"TTS time to first audio through the server, two-sentence replies at 15 words/s "
+        Row(lambda r: f"TTS time to first audio (first frame) through the server, two-sentence replies at 15 words/s "
                       f"({r.num(ttfa_key(r, '15wps') + '.streamvoice_s.n'):.0f} replies)",
             lambda r: ttfa_at(r, "15wps")),
         Row(lambda r: f"Same at 50 words/s ({r.num(ttfa_key(r, '50wps') + '.streamvoice_s.n'):.0f} replies)",

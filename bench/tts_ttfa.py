@@ -26,6 +26,8 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from bench.common import print_table, summary_stats, write_result
 
 REPLIES = [
@@ -104,6 +106,7 @@ class Reply:
     """One streamed reply as the client saw it."""
 
     ttfa_s: float  # first tts_audio, from the first word sent
+    heard_s: float | None  # first sound played (see first_sound_s), from the first word sent
     audio_s: float
     first_chunk_margin_s: float | None  # None: the first chunk came in one burst
     margin_s: float | None  # over the whole reply; None: one burst
@@ -136,6 +139,25 @@ def playback_margins(arrivals: list[tuple[float, float, bool]], burst_gap_s: flo
     return min(first_chunk, default=None), min(reply, default=None)
 
 
+SOUND_LEVEL = 0.01  # |sample| above this (-40 dBFS) is sound, not the silence a chunk starts with
+
+
+def first_sound_s(frames: list[tuple[float, np.ndarray, int]]) -> float | None:
+    """When a player that starts at the first frame's arrival (and stalls while the next frame has
+    not come) plays the first sample above ``SOUND_LEVEL``; ``frames``: (arrival, samples, rate).
+
+    Why beside TTFA: a first frame of silence is not first audio to a listener (Kokoro starts each
+    chunk with ~0.3 s of it, which framing now drops)."""
+    clock: float | None = None
+    for at, samples, rate in frames:
+        clock = at if clock is None else max(clock, at)
+        loud = np.flatnonzero(np.abs(samples) > SOUND_LEVEL)
+        if loud.size:
+            return clock + loud[0] / rate
+        clock += samples.size / rate
+    return None
+
+
 async def server_ttfa(url: str, reply: str, rate: float) -> Reply:
     """First audio after the first word was sent, audio length and playback margins of one reply."""
     from streamvoice.client import connect
@@ -154,16 +176,22 @@ async def server_ttfa(url: str, reply: str, rate: float) -> Reply:
             yield word + (" " if i < len(parts) - 1 else "")
 
     arrivals: list[tuple[float, float, bool]] = []
+    heads: list[tuple[float, np.ndarray, int]] = []  # frames until the first sound
     async with connect(url, credits="instant") as s:
         sender = asyncio.create_task(s.say_stream(words()))
         async with asyncio.timeout(120):
             while not isinstance(m := await s.recv(), TtsDone):
                 if isinstance(m, TtsAudio):
-                    arrivals.append((time.perf_counter(), len(m.data) / 2 / m.sample_rate, bool(m.text)))
+                    at = time.perf_counter()
+                    arrivals.append((at, len(m.data) / 2 / m.sample_rate, bool(m.text)))
+                    if len(heads) < 200:
+                        heads.append((at, np.frombuffer(m.data, "<i2").astype(np.float32) / 32768, m.sample_rate))
         await sender
     assert arrivals and sent_at, "no audio came back"
     first_chunk, whole = playback_margins(arrivals)
-    return Reply(arrivals[0][0] - sent_at[0], sum(a[1] for a in arrivals), first_chunk, whole)
+    sound = first_sound_s(heads)
+    return Reply(arrivals[0][0] - sent_at[0], None if sound is None else sound - sent_at[0],
+                 sum(a[1] for a in arrivals), first_chunk, whole)
 
 
 # -- kokoro-onnx, sentence at a time -----------------------------------------------------------------
@@ -177,11 +205,14 @@ def first_sentence(reply: str) -> tuple[str, int]:
     return reply, len(words)
 
 
-def reference_ttfa(kokoro: Any, voice: str, reply: str, rate: float) -> float:
+def reference_ttfa(kokoro: Any, voice: str, reply: str, rate: float) -> tuple[float, float | None]:
+    """(first audio, first sound) of kokoro-onnx, from the first word sent (its output is trimmed)."""
     sentence, n_words = first_sentence(reply)
     t = time.perf_counter()
-    kokoro.create(sentence, voice=voice, speed=1.0, lang="en-us")
-    return (n_words - 1) / rate + (time.perf_counter() - t)
+    audio, sample_rate = kokoro.create(sentence, voice=voice, speed=1.0, lang="en-us")
+    ttfa = (n_words - 1) / rate + (time.perf_counter() - t)
+    sound = first_sound_s([(ttfa, np.asarray(audio, np.float32).reshape(-1), int(sample_rate))])
+    return ttfa, sound
 
 
 # -- cancel, in process ------------------------------------------------------------------------------
@@ -211,11 +242,11 @@ def cancel_stop_times(voice: str, threads: int, replies: list[str]) -> list[floa
 
 
 def run_rate(rate: float, window_ms: int | None, replies: list[str], reference: Any, args: argparse.Namespace
-             ) -> tuple[list[Reply], list[float], ServerProcess]:
-    """A fresh server at one setting; (our replies, kokoro-onnx's TTFAs, the server, stopped)."""
+             ) -> tuple[list[Reply], list[tuple[float, float | None]], ServerProcess]:
+    """A fresh server at one setting; (our replies, kokoro-onnx's (TTFA, first sound), the server, stopped)."""
     server = ServerProcess(args.voice, args.threads, window_ms)
     ours: list[Reply] = []
-    theirs: list[float] = []
+    theirs: list[tuple[float, float | None]] = []
     label = "" if window_ms is None else f" window {window_ms} ms"
     try:
         for i, reply in enumerate(replies):
@@ -226,8 +257,9 @@ def run_rate(rate: float, window_ms: int | None, replies: list[str], reference: 
                 ours.append(asyncio.run(server_ttfa(server.url, reply, rate)))
                 theirs.append(reference_ttfa(reference, args.voice, reply, rate))
             r = ours[-1]
-            print(f"  {rate:g} w/s{label} reply {i + 1}: streamvoice {r.ttfa_s:.3f} s, kokoro-onnx {theirs[-1]:.3f} s; "
-                  f"playback margin first chunk {_s(r.first_chunk_margin_s)}, reply {_s(r.margin_s)}", flush=True)
+            print(f"  {rate:g} w/s{label} reply {i + 1}: streamvoice {r.ttfa_s:.3f} s (sound {_s(r.heard_s, '.3f')}), "
+                  f"kokoro-onnx {theirs[-1][0]:.3f} s (sound {_s(theirs[-1][1], '.3f')}); playback margin "
+                  f"first chunk {_s(r.first_chunk_margin_s)}, reply {_s(r.margin_s)}", flush=True)
         server.end_rss_mib = server.rss_mib()
     finally:
         server.close()
@@ -238,8 +270,8 @@ def _mib(value: float | None) -> str:
     return "?" if value is None else f"{value:.0f} MiB"
 
 
-def _s(value: float | None) -> str:
-    return "one burst" if value is None else f"{value:+.3f} s"
+def _s(value: float | None, spec: str = "+.3f") -> str:
+    return "one burst" if value is None else f"{value:{spec}} s"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -271,8 +303,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         for window_ms in arms if nth % 2 == 0 else arms[::-1]:  # settings alternate in order: A B, B A, ...
             arm = str(config.tts.first_audio_window_ms if window_ms is None else window_ms)
             figures: dict[str, Any] = by_arm.setdefault(arm, {})
-            replies_out, theirs, server = run_rate(rate, window_ms, replies, reference, args)
+            replies_out, reference_out, server = run_rate(rate, window_ms, replies, reference, args)
             ours = [r.ttfa_s for r in replies_out]
+            theirs = [t for t, _ in reference_out]
+            ours_heard = [r.heard_s for r in replies_out if r.heard_s is not None]
+            theirs_heard = [h for _, h in reference_out if h is not None]
             key = f"{rate:g}wps"
             tag = key if window_ms is None or len(arms) == 1 else f"{key}_window_{arm}ms"
             samples[f"streamvoice_{tag}"], samples[f"kokoro_onnx_{tag}"] = ours, theirs
@@ -282,6 +317,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             figures[key] = {
                 "streamvoice_s": summary_stats(ours) | {"max": max(ours)},
                 "kokoro_onnx_s": summary_stats(theirs) | {"max": max(theirs)},
+                # first sound played (the first sample above -40 dBFS), not the first frame
+                "streamvoice_sound_s": summary_stats(ours_heard) | {"max": max(ours_heard, default=None)},
+                "kokoro_onnx_sound_s": summary_stats(theirs_heard) | {"max": max(theirs_heard, default=None)},
                 "first_reply_after_start_s": ours[0],
                 "start_to_ready_s": server.ready_s,
                 "server_rss_mib": {"ready": server.ready_rss_mib, "after_replies": server.end_rss_mib},
@@ -289,9 +327,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "first_chunk_margin_s": firsts,  # per reply; None: the first chunk came in one burst
                 "reply_margin_min_s": min(margins, default=None),
             }
-            for name, values in ((f"streamvoice (window {arm} ms)", ours), ("kokoro-onnx sentence", theirs)):
-                st = summary_stats(values)
-                rows.append([f"{rate:g}", name, st["p50"], max(values), values[0], len(values)])
+            for name, values in ((f"streamvoice (window {arm} ms)", ours), ("kokoro-onnx sentence", theirs),
+                                 (f"streamvoice (window {arm} ms), first sound", ours_heard),
+                                 ("kokoro-onnx sentence, first sound", theirs_heard)):
+                if values:
+                    st = summary_stats(values)
+                    rows.append([f"{rate:g}", name, st["p50"], max(values), values[0], len(values)])
     print_table("TTFA, two-sentence replies streamed word by word (seconds from the first word)", rows,
                 ["words/s", "system", "p50", "max", "first", "n"])
     for arm, figures in by_arm.items():

@@ -42,6 +42,9 @@ REST_CONTEXT = 16  # frames before the remainder
 CROSSFADE = 960  # samples (40 ms) blended at the window join
 SAFETY = 0.8  # the remainder must be vocoded within this share of the head's playback
 MOST_OF_CHUNK = 0.8  # a head window above this share of the chunk's frames: vocode it whole
+# Of the leading pad's frames (13-20), framing keeps about the last 3-7 (the first sound comes
+# 0.1-0.15 s before the first word's time): counting 4 as heard keeps the head's playback estimate low.
+LEAD_HEARD_FRAMES = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,19 +89,22 @@ class VocoderPace:
 
 def plan_two_windows(frames: int, min_head: int, seconds_per_frame: float,
                      head_context: int = HEAD_CONTEXT, rest_context: int = REST_CONTEXT,
-                     crossfade: int = CROSSFADE, safety: float = SAFETY) -> tuple[Window, Window] | None:
+                     crossfade: int = CROSSFADE, safety: float = SAFETY, lead: int = 0) -> tuple[Window, Window] | None:
     """(head, rest) windows of a chunk of ``frames``, or None when splitting would not pay.
 
-    The head's frames ``H`` must satisfy: remainder vocoding ``pace * (frames - H + rest_context)``
-    <= ``safety`` x the head's playback ``H * 25 ms - crossfade / 2``.
+    ``lead`` frames at the start are silence that framing drops (:mod:`.lead_silence`), so they
+    are not playback. The head's frames ``H`` must satisfy: remainder vocoding
+    ``pace * (frames - H + rest_context)`` <= ``safety`` x the head's playback
+    ``(H - lead) * 25 ms - crossfade / 2``, and ``H - lead >= min_head``.
     """
     if frames <= 0 or min_head <= 0:
         return None
     frame_s = FRAME_SAMPLES / SAMPLE_RATE
     half_s = crossfade / 2 / SAMPLE_RATE
     pace = max(seconds_per_frame, 0.0)
-    need = (pace * (frames + rest_context) + safety * half_s) / (pace + safety * frame_s)
-    head = max(min_head, math.ceil(need))
+    lead = max(0, lead)
+    need = (pace * (frames + rest_context) + safety * (half_s + lead * frame_s)) / (pace + safety * frame_s)
+    head = max(min_head + lead, math.ceil(need))
     if head + head_context > MOST_OF_CHUNK * frames:
         return None
     first = Window(0, head, 0, min(frames, head + head_context))
@@ -131,7 +137,8 @@ class FirstWindowVocoder:
         return self.vocode(prosody, style, Window(0, n, 0, n), run_options)
 
     def plan(self, prosody: Prosody) -> tuple[Window, Window] | None:
-        return plan_two_windows(prosody.frames, self.min_head_frames, self.pace.seconds_per_frame)
+        lead = int(prosody.durations[0]) - LEAD_HEARD_FRAMES if prosody.durations.size else 0
+        return plan_two_windows(prosody.frames, self.min_head_frames, self.pace.seconds_per_frame, lead=lead)
 
     def head(self, prosody: Prosody, style: np.ndarray, windows: tuple[Window, Window],
              run_options: object = None) -> tuple[np.ndarray, Resume]:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from streamvoice.tts.frames import ChunkFramer
+from streamvoice.tts.lead_silence import leading_silence
 from streamvoice.tts.segmenter import Segmenter
 from streamvoice.tts.types import SynthesisResult, WordTiming
 
@@ -84,6 +85,7 @@ class TurnSynthesisPlan:
         self._framer: ChunkFramer | None = None  # the chunk being framed (parts still to come)
         self._chunk_start_s = 0.0  # turn time of the open chunk's first sample
         self._chunk_at = 0  # client-rate samples of the open chunk framed so far
+        self._chunk_trim_s = 0.0  # the open chunk's leading silence, dropped (word times move with it)
         self._meta: tuple[str, tuple[WordTiming, ...]] | None = None  # text and words not yet on a frame
         self._texts: dict[int, str] = {}
         self._seq = 0
@@ -165,20 +167,24 @@ class TurnSynthesisPlan:
         return frames
 
     def _frames(self, index: int, part: SynthesisResult) -> list[AudioFrame]:
-        if self._framer is None:  # the chunk's first part
+        audio = part.audio
+        if self._framer is None:  # the chunk's first part: its leading silence goes (see lead_silence)
             self._framer = ChunkFramer(part.sample_rate, self.sample_rate, self.frame_ms, encoding=self.encoding)
             self._chunk_start_s, self._chunk_at = self._audio_s, 0
             self._meta = (self._texts.pop(index, ""), ())
-        start_s = self._chunk_start_s
+            trim = leading_silence(audio, part.sample_rate, part.words[0].start_s if part.words else None)
+            audio, self._chunk_trim_s = audio[trim:], trim / part.sample_rate
+        start_s, shift = self._chunk_start_s, self._chunk_start_s - self._chunk_trim_s
         words = tuple(
-            WordTiming(w.word, round(w.start_s + start_s, 4), round(w.end_s + start_s, 4)) for w in part.words
+            WordTiming(w.word, round(max(start_s, w.start_s + shift), 4), round(max(start_s, w.end_s + shift), 4))
+            for w in part.words
         )
         if words:
             text, earlier = self._meta or ("", ())
             self._meta = (text, earlier + words)
         last = part.rest is None
         out: list[AudioFrame] = []
-        for pcm in self._framer.push(part.audio, last=last):
+        for pcm in self._framer.push(audio, last=last):
             n = len(pcm) // self._width
             text, chunk_words = self._meta or ("", ())
             self._meta = None

@@ -111,3 +111,27 @@ def test_streamed_turn_then_cancel_mid_turn(kokoro: KokoroOnnx, en: Phonemizer) 
     frames = batches[0].frames
     assert frames[0].offset_ms == 0.0 and frames[0].words
     assert all(f.samples <= 1440 for f in frames)
+
+
+def test_a_turn_starts_sounding_at_once_and_keeps_its_first_word(kokoro: KokoroOnnx, en: Phonemizer,
+                                                                  models_dir: Path) -> None:
+    """Kokoro's ~0.3 s of leading silence is dropped by the framing, not the first word with it."""
+    from faster_whisper import WhisperModel
+
+    text = "Sure, I can help you. The report is due on Friday."
+    (raw_chunk, *_) = en.phonemize("Sure, I can help you.")
+    raw = kokoro.synthesize(raw_chunk, "af_heart", 1.0).audio
+    assert np.flatnonzero(np.abs(raw) > 0.01)[0] / 24_000 > 0.2  # what the model gives
+
+    driver = SpeechDriver(kokoro, en, "af_heart", frame_ms=60)
+    frames = [f for batch in driver.speak(iter([text])) for f in batch.frames]
+    pcm = np.frombuffer(b"".join(f.pcm for f in frames), dtype="<i2").astype(np.float32) / 32768
+    assert np.flatnonzero(np.abs(pcm) > 0.01)[0] / 24_000 < 0.1
+    words = [w for f in frames for w in f.words]
+    assert [w.word for w in words][:2] == ["Sure", "I"]
+    assert 0.0 <= words[0].start_s < 0.25  # word times moved with the audio (0.45 s untrimmed)
+    second = next(f for f in frames if f.chunk == 1)
+    assert second.words[0].start_s - second.offset_ms / 1000 < 0.25
+    model = WhisperModel(str(models_dir / "whisper-base"), device="cpu", compute_type="int8", cpu_threads=2)
+    segments, _ = model.transcribe(resample(pcm, 24_000, 16_000), language="en", beam_size=5)
+    assert normalize(" ".join(s.text for s in segments)) == normalize(text)
