@@ -401,7 +401,6 @@ class RecognizerStream:
             # cut right after the last committed word: every word before the cut is known, and the
             # words after it are heard again by the next utterance. A decode would add nothing but
             # hold up the next utterance's decodes (1.5-3 s of lag every 30 s of unpaused speech).
-            u.agreement.tail = []
             return [ended, self._final(u, [])]
         self._ended.append(u)  # (an early decode still in flight becomes its final when it returns)
         return [ended]

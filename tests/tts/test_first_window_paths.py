@@ -16,7 +16,7 @@ from streamvoice.tts.driver import SpeechDriver
 from tests.runtime.test_pipelines import ListOutbox, started, until
 from tests.tts.split_toy import HEAD, SplitToy
 
-TEXT = ["Sure, ", "I ", "can ", "help ", "you ", "with ", "that ", "right ", "away. ", "The ", "report ", "is ",
+TEXT = ["Sure ", "I ", "can ", "help ", "you ", "with ", "that ", "right ", "away. ", "The ", "report ", "is ",
         "due ", "on ", "Friday."]
 
 
@@ -35,7 +35,7 @@ def test_driver_gives_the_same_frames_with_or_without_the_split() -> None:
     assert [(f.pcm, f.seq, f.chunk, f.offset_ms, f.text, f.words) for f in frames] == \
         [(f.pcm, f.seq, f.chunk, f.offset_ms, f.text, f.words) for f in reference]
     first, second = parted[0], parted[1]  # the first chunk's two parts, each released as made
-    assert first.text == second.text == "Sure, I can help you" and len(one[0].frames) > len(first.frames)
+    assert first.text == second.text == "Sure I can help you" and len(one[0].frames) > len(first.frames)
     assert sum(f.samples for f in first.frames) <= HEAD and second.frames[0].chunk == 0
     assert first.frames[0].words and not any(f.words or f.text for f in second.frames)
     batched = _speak(SplitToy())  # by default the parts are one batch, as `say` prints them
@@ -89,7 +89,7 @@ async def test_server_sends_the_split_first_chunk_as_the_whole_one() -> None:
     parted, one = await _serve(split), await _serve(whole)
     assert split.calls[:2] == ["head", "rest"] and whole.calls[0] == "whole"
     assert [m.model_dump() for m in parted] == [m.model_dump() for m in one]  # bytes, seq, text, words, offsets
-    assert [m.text for m in parted if m.text] == ["Sure, I can help you", "with that right away.",
+    assert [m.text for m in parted if m.text] == ["Sure I can help you", "with that right away.",
                                                   "The report is due on Friday."]
 
 

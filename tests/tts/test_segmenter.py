@@ -73,12 +73,22 @@ def test_a_short_first_chunk_is_not_followed_by_a_long_one() -> None:
 
 def test_first_chunk_leaves_after_about_four_words() -> None:
     seg = Segmenter()
-    text = "Sure, I can help you with that right away."
+    text = "Sure thing I can help you with that right away."
     pushed: list[list[str]] = [seg.push(w + " ") for w in text.split(" ")]
-    assert pushed[:4] == [[], [], [], []]  # "Sure," is one word: too short to say alone
-    assert pushed[4] == ["Sure, I can help you"]  # the fifth word is complete: no opener seen, safe cut
-    assert seg.finish() == ["with that right away."]
-    assert seg.push("Honestly, I think the ") == ["Honestly, I think"]  # before a determiner at four words
+    assert pushed[:4] == [[], [], [], []]
+    assert pushed[4] == ["Sure thing I can help"]  # the fifth word is complete: no opener seen, safe cut
+    assert seg.finish() == ["you with that right away."]
+    assert seg.push("Honestly I think the ") == ["Honestly I think"]  # before a determiner at four words
+
+
+def test_a_reply_opener_with_a_comma_is_said_alone() -> None:
+    """"Sure," is complete when it arrives; four more words (~0.27 s at 15 words/s) and their synthesis
+    were waited for before."""
+    seg = Segmenter()
+    pushed = [seg.push(w + " ") for w in "Sure, I can help you with that right away.".split(" ")]
+    assert pushed[:2] == [[], ["Sure,"]]  # as soon as the next word shows the comma ends a clause
+    assert [c for p in pushed[2:] for c in p] + seg.finish() == ["I can help you", "with that right away."]
+    assert Segmenter(first_clause_min_words=2).push("Sure, I can ") == []  # the former rule, kept as an option
 
 
 def test_first_chunk_without_punctuation_is_cut_after_max_words() -> None:
@@ -143,11 +153,11 @@ def test_chunks_concatenate_to_input(parts: list[str], steps: list[int]) -> None
 
 @pytest.mark.parametrize("step", [1, 3, 7])
 def test_first_cut_without_punctuation_goes_before_a_determiner(step: int) -> None:
-    text = "Honestly, I think the second option is better for your team. It costs less."
+    text = "Honestly I think the second option is better for your team. It costs less."
     chunks = run(text, step)
-    assert chunks == ["Honestly, I think", "the second option is better for your team.", "It costs less."]
+    assert chunks == ["Honestly I think", "the second option is better for your team.", "It costs less."]
     # all of it at once: the sentence end is already known, so no early cut is needed
-    assert run(text, 10_000) == ["Honestly, I think the second option is better for your team.", "It costs less."]
+    assert run(text, 10_000) == ["Honestly I think the second option is better for your team.", "It costs less."]
 
 
 def test_first_cut_prefers_a_clause_opener_to_a_preposition() -> None:
