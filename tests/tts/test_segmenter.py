@@ -85,7 +85,8 @@ def test_a_reply_opener_with_a_comma_is_said_alone() -> None:
     """"Sure," is complete when it arrives; four more words (~0.27 s at 15 words/s) and their synthesis
     were waited for before."""
     seg = Segmenter()
-    pushed = [seg.push(w + " ") for w in "Sure, I can help you with that right away.".split(" ")]
+    text = "Sure, I can help you with that right away."
+    pushed = [seg.push(w + " ") for w in text.split(" ")]
     assert pushed[:2] == [[], ["Sure,"]]  # as soon as the next word shows the comma ends a clause
     assert [c for p in pushed[2:] for c in p] + seg.finish() == ["I can help you", "with that right away."]
     assert Segmenter(first_clause_min_words=2).push("Sure, I can ") == []  # the former rule, kept as an option
