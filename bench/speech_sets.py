@@ -100,8 +100,11 @@ def foreign_script_words(text: str) -> int:
     return count
 
 
-def doubled_phrases(words: list[str], max_n: int = 8) -> Counter[str]:
-    """Phrases (1..max_n normalised words) said twice back to back: "what's to be done what's to be done"."""
+def doubled_phrases(words: list[str], max_n: int = 30) -> Counter[str]:
+    """Phrases (1..max_n normalised words) said twice back to back: "what's to be done what's to be done".
+
+    Up to 30 words: a decoder loop repeats whole sentences (14 words on a stress stream, which a
+    limit of 8 did not see)."""
     found: Counter[str] = Counter()
     for n in range(1, max_n + 1):
         for i in range(len(words) - 2 * n + 1):
