@@ -45,7 +45,7 @@ def _result(audio: np.ndarray, words: tuple[WordTiming, ...] = (), more: bool = 
 
 def _plan_frames(parts_of_first: list[np.ndarray], second: np.ndarray, rate: int) -> list:  # type: ignore[type-arg]
     plan = TurnSynthesisPlan(turn=3, sample_rate=rate, frame_ms=60)
-    jobs = plan.push("Sure, I can help you with that right away. ")
+    jobs = plan.push("Sure I can help you with that right away. ")  # first chunk "Sure I can help you"
     jobs += plan.finish()
     assert len(jobs) == 2
     words = (WordTiming("Sure", 0.1, 0.3), WordTiming("help", 1.5, 1.7))
