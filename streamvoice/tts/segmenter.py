@@ -3,11 +3,12 @@
 Why: an LLM streams tokens; waiting for the whole reply wastes seconds, while cutting at every
 period breaks "Dr. Smith" or "3.14". The first chunk of a turn leaves as soon as it is speakable:
 at a clause mark (even after one word: "Sure," "Well," "Honestly,"), or, once about four words
-are complete, just before a word that opens a clause or phrase ("…is better | for your team", never "…better for your |
-team"), else after the last of five words that can end a phrase. The chunk after an early cut is
-cut early too, after about twice its words, at a clause mark or before a clause/phrase opener,
-so that it is made while the one before plays (at 15 words/s "In short," was followed by the
-rest of a long sentence, which took longer to make than "In short," to play: a 0.6 s gap).
+are complete, just before a word that opens a clause or phrase ("…is better | for your team",
+never "…better for your | team"), else after the last of five words that can end a phrase. The
+chunk after an early cut is cut early too, after about twice its words, at a clause mark or
+before a clause/phrase opener, so that it is made while the one before plays (at 15 words/s
+"In short," was followed by the rest of a long sentence, which took longer to make than
+"In short," to play: a 0.6 s gap).
 From there chunks grow back to whole sentences (newlines, or for run-ons the best clause/space)
 so prosody stays natural.
 
