@@ -67,6 +67,10 @@ class AsrConfig(_Section):
         3.0, ge=0.0, le=10.0,
         description="decodes start this long before the last committed word (0: the whole window)",
     )
+    final_context_s: float = Field(
+        10.0, ge=0.0, le=28.0,
+        description="a final's decode starts this long before the last committed word (0: the whole window)",
+    )
     vad_frame_ms: int = Field(30, description="webrtcvad frame: 10, 20 or 30 ms")
     lock_language: bool = Field(False, description="once the session's language is settled, never switch it")
     languages: tuple[str, ...] = Field((), description="with language auto: detect only among these codes")

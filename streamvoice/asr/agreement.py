@@ -4,8 +4,11 @@ Each re-decode of the growing utterance is forced to start with the words alread
 inside its window (the backend's prefix), so a hypothesis holds only the words that follow the
 committed ones: nothing committed can be heard, merged or emitted again. Words of the new
 hypothesis that the previous one also had, in the same order from the start, are committed and
-never change again within the utterance; the rest is the unstable tail shown in partials. The
-shape follows whisper_streaming's HypothesisBuffer. Pure, plain data.
+never change again within the utterance; the rest is the unstable tail shown in partials. A word
+the decoder itself doubted (probability under ``UNSURE_P``) waits for ``UNSURE_EXTRA_S`` more
+audio after it: on the long-form reading, stream/offline WER went from 1.33 to 1.14 (most wrong
+committed words, "there are" for "their", "then" for "than", were such words, 7 % of the right
+ones were). The shape follows whisper_streaming's HypothesisBuffer. Pure, plain data.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from streamvoice.asr.events import Word
 from streamvoice.asr.merge import word_key
 
 _NUMBER = re.compile(r"^\W*\d")  # "14", "$14", "(14" (not "w2")
+UNSURE_P = 0.5  # a word the decoder gave less than this probability ...
+UNSURE_EXTRA_S = 0.5  # ... needs this much more audio after it before it is committed
 
 
 class LocalAgreement:
@@ -36,6 +41,8 @@ class LocalAgreement:
             for old, fresh in zip(self.tail, new, strict=False):
                 if word_key(old.word) != word_key(fresh.word) or fresh.end_s > until_s:
                     break
+                if fresh.probability < UNSURE_P and fresh.end_s > until_s - UNSURE_EXTRA_S:
+                    break  # the model doubts it: wait for more of what follows ("there are" or "their")
                 agreed += 1
         while agreed and _is_number(new[agreed - 1].word):
             agreed -= 1  # "about 14" may be "about 1455" half heard: a number waits for the next word

@@ -7,7 +7,10 @@ Rules, applied per decoded segment before any word can reach a partial or final:
 - loops, judged by evidence and not by text: a repeated group (or a segment that restarts its
   own first words) is cut only where the repeats took implausibly little audio (aligned words
   under ``MIN_WORD_S`` on average: the decoder ran on past the speech). A speaker who says
-  "two two two two two" gives each "two" its own stretch of audio, and keeps every one.
+  "two two two two two" gives each "two" its own stretch of audio, and keeps every one;
+- restarts across the commit boundary: a decode forced to continue committed words that says
+  their last three or more different words again is restarting a sentence the commit cut (a
+  period where the speaker went on), whatever audio the repeat was aligned to.
 Backends already re-decode loops and guesses (``streamvoice.asr.fallback``); this is the last
 line. The VAD keeps silence from being decoded at all. Pure functions.
 """
@@ -21,9 +24,11 @@ from collections.abc import Sequence
 from streamvoice.asr.backend import Segment
 from streamvoice.asr.events import Word
 from streamvoice.asr.merge import word_key
+from streamvoice.textnorm import normalize
 
 NO_SPEECH_PROB = 0.6
 LOW_LOGPROB = -1.0
+RESTART_MIN_WORDS = 3  # a group of this many different words said again after the commit is a restart
 MIN_WORD_S = 0.06  # a repeat whose words average less audio than this was not spoken
 UNHEARD_P = 0.1  # a final's last words below this probability were added to silence, not heard
 
@@ -108,6 +113,25 @@ def cut_restart(words: Sequence[Word]) -> list[Word]:
     return list(words)
 
 
+def _said(word: str) -> str:
+    """The word as said ("St." and "Saint", "6" and "six" compare equal)."""
+    return normalize(word) or word_key(word)
+
+
+def cut_boundary_restart(before: Sequence[Word], words: Sequence[Word]) -> list[Word]:
+    """Drop the first words of a decode that follows committed words when they say the committed
+    words' last group again ("…Saint Dennis, the Irish Church." then "St. Dennis, the Irish
+    Church, became…"): the decoder restarts a sentence the commit ended with a period. Only groups
+    of at least three different words: a speaker's "eight eight eight" keeps every one."""
+    said_before = [_said(w.word) for w in before[-20:]]
+    said = [_said(w.word) for w in words[:20]]
+    for n in range(min(len(said_before), len(said)), RESTART_MIN_WORDS - 1, -1):
+        group = said[:n]
+        if group == said_before[-n:] and len(set(group)) >= RESTART_MIN_WORDS:
+            return list(words[n:])
+    return list(words)
+
+
 def cut_unheard_tail(words: Sequence[Word]) -> list[Word]:
     """Drop the last words of a final that the model itself barely believed (probability under
     ``UNHEARD_P``): at the end of the audio Whisper adds a word to the silence ("...of Columbus.
@@ -127,7 +151,8 @@ def guard_segments(segments: Sequence[Segment], before: Sequence[Word] = ()) -> 
     for seg in segments:
         if is_hallucination(seg):
             continue
-        words = cut_repetition([*context, *seg.words], protect=len(context))[len(context):]
+        words = cut_boundary_restart(context, seg.words)
+        words = cut_repetition([*context, *words], protect=len(context))[len(context):]
         words = cut_restart(words)
         if len(words) != len(seg.words):
             seg = dataclasses.replace(seg, words=tuple(words), text=" ".join(w.word for w in words))

@@ -25,6 +25,7 @@ class StreamOptions:
     window_s: float = 15.0  # longest audio re-decoded at once; beyond it the window slides
     overlap_s: float = 1.0  # audio before the committed end kept when the window slides
     committed_context_s: float = 3.0  # decodes start this long before the last committed word (0: the window)
+    final_context_s: float = 10.0  # the same for a final's decode: it fixes the last words, and hears better with more
     hangover_ms: int = 200  # audio kept after the last voiced frame so word ends are not cut
     preroll_ms: int = 200  # audio kept before the first voiced frame so word starts are not cut
     commit_margin_ms: int = 500  # a word is committed only once this much audio follows it
@@ -69,6 +70,7 @@ class StreamOptions:
             "max_utterance_s": asr_config.max_utterance_s,
             "window_s": asr_config.window_s,
             "committed_context_s": asr_config.committed_context_s,
+            "final_context_s": asr_config.final_context_s,
             "vad_frame_ms": asr_config.vad_frame_ms,
             "lock_language": asr_config.lock_language,
             "languages": tuple(asr_config.languages),

@@ -13,7 +13,9 @@ adds words after them. A few seconds of heard context decode as well as the whol
 and cost a fraction (``bench.asr_wer``, ``bench.asr_latency``). When the window outgrows
 ``window_s`` it slides to just before the last committed word (``overlap_s``). The final decode
 at the utterance end (the speech plus ``hangover_ms``) commits everything; what it adds after the
-speech ended is dropped. The language comes from the session's
+speech ended is dropped. It starts ``final_context_s`` before the last committed word: its words
+stay, and with a whole short utterance heard they are right more often (LJ Speech, whisper-base:
+stream/offline WER 1.19 with 3 s, 1.04 with 10 s). The language comes from the session's
 :class:`~streamvoice.asr.language.LanguagePolicy`; until it is settled nothing is committed. At
 most one decode per stream is in flight; finals go before partials.
 """
@@ -433,7 +435,7 @@ class RecognizerStream:
         """The decode of ``u`` up to ``end_s``; ``prefix=False``: the committed words inside the
         window are given as prompt only, not forced (a final's retry)."""
         start = u.window_start_s
-        back = self.options.committed_context_s
+        back = self.options.final_context_s if kind == "final" else self.options.committed_context_s
         if back > 0 and u.agreement.committed:  # the committed words before it become the prompt
             start = max(start, min(u.agreement.committed[-1].end_s - back, end_s - _MIN_DECODE_S))
         committed = [*(u.carry or ()), *u.agreement.committed]

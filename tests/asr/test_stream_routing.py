@@ -176,7 +176,7 @@ def test_no_carry_after_a_long_pause(speech: np.ndarray) -> None:
 
 
 def test_decodes_start_a_few_seconds_before_the_last_committed_word(speech: np.ndarray) -> None:
-    stream = RecognizerStream(StreamOptions(window_s=15.0, committed_context_s=2.0))
+    stream = RecognizerStream(StreamOptions(window_s=15.0, committed_context_s=2.0, final_context_s=2.0))
     backend = FakeBackend()
     events = [e for e, _, _ in run_stream(stream, backend, chunked(speech), realtime=False)]
     final = events[-1]
@@ -191,6 +191,17 @@ def test_decodes_start_a_few_seconds_before_the_last_committed_word(speech: np.n
     whole_backend = FakeBackend()
     list(run_stream(whole, whole_backend, chunked(speech), realtime=False))
     assert max(len(r.audio) for r in whole_backend.requests) > 6 * 16000  # without it, the whole utterance
+
+
+def test_the_final_decode_hears_more_context_than_partials(speech: np.ndarray) -> None:
+    stream = RecognizerStream(StreamOptions(window_s=15.0, committed_context_s=2.0, final_context_s=6.0))
+    backend = FakeBackend()
+    list(run_stream(stream, backend, chunked(speech), realtime=False))
+    partials = [r for r in backend.requests if r.kind == "partial" and r.offset_s > 4.0]
+    finals = [r for r in backend.requests if r.kind == "final"]
+    assert partials and all(len(r.audio) / 16000 <= 2.0 + 1.5 for r in partials)
+    assert finals and len(finals[-1].audio) / 16000 >= 6.0
+    assert finals[-1].prefix  # the committed words inside it are forced, not decoded again
 
 
 def _finals_and_requests(audio: np.ndarray, lookahead_ms: int) -> tuple[list[Final], list[tuple[str, float]], float]:

@@ -8,7 +8,14 @@ from streamvoice.asr import fallback
 from streamvoice.asr.agreement import LocalAgreement
 from streamvoice.asr.backend import Segment
 from streamvoice.asr.events import Word
-from streamvoice.asr.guard import cut_repetition, cut_restart, cut_unheard_tail, guard_segments, is_hallucination
+from streamvoice.asr.guard import (
+    cut_boundary_restart,
+    cut_repetition,
+    cut_restart,
+    cut_unheard_tail,
+    guard_segments,
+    is_hallucination,
+)
 from streamvoice.asr.merge import join_words
 from streamvoice.textnorm import normalize, wer, word_errors
 
@@ -63,6 +70,20 @@ def test_local_agreement_never_ends_a_commit_on_a_number() -> None:
     assert join_words(la.committed) == "of about 1455. The"
 
 
+def test_local_agreement_gives_a_doubted_word_more_audio_before_committing_it() -> None:
+    """Longform: two decodes both said "there" (p 0.44) where the reader said "their"; with half a
+    second more audio after it, the decoder hears what follows and can still change it."""
+    doubted = [Word("in", 0.0, 0.4, 0.9), Word("there", 0.5, 0.9, 0.44), Word("own", 1.0, 1.4, 0.9)]
+    la = LocalAgreement()
+    la.insert(doubted)
+    assert [w.word for w in la.insert(doubted, until_s=1.2)] == ["in"]  # 0.3 s after "there": too soon
+    assert [w.word for w in la.insert(doubted[1:], until_s=1.6)] == ["there", "own"]  # 0.7 s after it
+    sure = [Word("in", 0.0, 0.4, 0.9), Word("their", 0.5, 0.9, 0.8)]
+    la = LocalAgreement()
+    la.insert(sure)
+    assert [w.word for w in la.insert(sure, until_s=1.2)] == ["in", "their"]
+
+
 def test_local_agreement_shows_but_never_commits_while_told_not_to() -> None:
     la = LocalAgreement()
     la.insert(words("rhaid y rhannu"), commit=False)
@@ -113,6 +134,23 @@ def test_guard_cuts_repeats_that_took_no_audio() -> None:
     assert " ".join(w.word for w in cut_restart(restart)) == "according to the news he was twenty."
     spoken_restart = timed([(w, i * 0.4, i * 0.4 + 0.35) for i, w in enumerate(["yes", "I", "did", "yes", "I", "did"])])
     assert len(cut_restart(spoken_restart)) == 6
+
+
+def test_guard_drops_a_restart_of_the_committed_words_but_not_a_speakers_repeats() -> None:
+    """stress/04 of bench.asr_wer: the commit ended "Saint Dennis, the Irish Church." with a period
+    and the next decode, forced after it, said the group again over the following audio."""
+    committed = words("the fund provides credit. Saint Dennis, the Irish Church.")
+    restarted = words("St. Dennis, the Irish Church, became a possession", start=6.0)
+    kept = cut_boundary_restart(committed, restarted)
+    assert [w.word for w in kept] == ["became", "a", "possession"]
+    assert kept[0].start_s == restarted[5].start_s
+    guarded = guard_segments([seg("St. Dennis, the Irish Church, became a possession")], committed)
+    assert guarded[0].text == "became a possession"
+    counted = words("eight eight eight")  # one word said again and again: every one is kept
+    assert len(cut_boundary_restart(counted, words("eight eight eight eight", start=2.0))) == 4
+    two_words = words("I said, yes I")  # a two-word group is too short to call a restart
+    assert len(cut_boundary_restart(two_words, words("yes I did", start=3.0))) == 3
+    assert cut_boundary_restart([], restarted) == restarted
 
 
 def test_fallback_triggers_on_loops_guesses_and_collapsed_times_not_on_silence() -> None:
