@@ -231,7 +231,8 @@ class AsrPipeline:
             if hyp is None:
                 return
             final = isinstance(hyp, ev.Final)
-            verdict = self._hearing.judge(_heard(hyp, held), final=final).verdict
+            verdict = self._hearing.judge(_heard(hyp, held), final=final,
+                                          open_end=isinstance(hyp, ev.Partial)).verdict
             if verdict is Verdict.USER:
                 del self._held[utterance]
                 self._gated[utterance] = hyp.revision if isinstance(hyp, ev.Partial) else -1

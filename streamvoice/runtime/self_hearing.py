@@ -31,7 +31,10 @@ between ``early_s`` before the reply word's start and ``delay_s`` after its end.
 (:func:`~streamvoice.textnorm.normalize`) and aligned in order (longest common subsequence, where
 two words match when they are alike in spelling — equal, a close edit ratio, or one a long prefix
 of the other — *and* in time). A word that says again a reply word matched before it, in time,
-counts as matched too (Whisper repeats the words of a window that ends mid-word). Then:
+counts as matched too (Whisper repeats the words of a window that ends mid-word). The last word
+of a partial hypothesis (``open_end``) is provisional: its window may end inside a word, which
+Whisper writes garbled ("Box B" for "Books be…", "and I did" for "and ide…", "calm" for "com…"),
+so unmatched it counts neither way; the next partial says it whole. Then:
 
 * ``USER`` when ``min_user_words`` or more consecutive hypothesis words match no reply word (real
   speech over the reply);
@@ -185,8 +188,9 @@ class SelfHearing:
         return any(t.anchor_s - self.early_s <= input_s <= t.anchor_s + t.audible_ms / 1000.0 + self.delay_s
                    + self.tail_s for t in self._turns)
 
-    def judge(self, words: Sequence[HeardWord], *, final: bool = False) -> Judgement:
-        """Echo, user speech, or not yet known (see the module docstring for the rule)."""
+    def judge(self, words: Sequence[HeardWord], *, final: bool = False, open_end: bool = False) -> Judgement:
+        """Echo, user speech, or not yet known (see the module docstring for the rule); ``open_end``:
+        a partial, whose last word may be cut off by the end of its window."""
         hyp: list[tuple[str, float, float, int]] = []  # token, start, end, index of its word
         counted = [False] * len(words)
         for i, w in enumerate(words):
@@ -199,6 +203,8 @@ class SelfHearing:
             for i in self._align(hyp):
                 echo[i] = True
         flags = [echo[i] for i in range(len(words)) if counted[i]]
+        if open_end and not final and flags and not flags[-1]:
+            flags.pop()  # a cut-off word unlike the reply is no evidence of the user yet
         matched = sum(flags)
         unmatched = len(flags) - matched
         run = best = 0

@@ -59,6 +59,25 @@ def test_the_rule(case: str, words: list[HeardWord], final: bool, expected: Verd
     assert playing().judge(words, final=final).verdict is expected
 
 
+# A partial's window may end inside its last word, which Whisper then writes garbled: "Box B" for
+# "Books be…", "and I did" for "and ide…" (the models test's flakes). (case, words, open_end, expected)
+OPEN_END_CASES = [
+    ("a misheard echo word and a cut-off one", heard("Box B", 12.4), True, Verdict.UNSURE),
+    ("a cut-off word split in two", heard("books became cheap and common and I did", 12.4), True, Verdict.ECHO),
+    ("the same as a complete hypothesis", heard("Box B", 12.4), False, Verdict.USER),
+    ("two user words before it", heard("hold on a", 11.0), True, Verdict.USER),
+    ("a last word that matches counts", heard("Box became", 12.4), True, Verdict.ECHO),
+]
+
+
+@pytest.mark.parametrize(("case", "words", "open_end", "expected"), OPEN_END_CASES, ids=[c[0] for c in OPEN_END_CASES])
+def test_the_last_word_of_a_partial_is_provisional(case: str, words: list[HeardWord], open_end: bool,
+                                                  expected: Verdict) -> None:
+    assert playing().judge(words, open_end=open_end).verdict is expected
+    if open_end:  # a final is whole: its last word counts
+        assert playing().judge(words, final=True).verdict is not Verdict.UNSURE
+
+
 def test_active_while_playing_and_for_the_tail_only() -> None:
     sh = SelfHearing(tail_s=1.5, delay_s=1.0, early_s=0.5)
     words = reply_words()
