@@ -110,6 +110,10 @@ class TtsConfig(_Section):
         description="a turn's first chunk is vocoded in two windows, the first at least this long and sent at "
                     "once (longer on a slower machine, so playback never runs dry); 0 = whole chunks only",
     )
+    skip_silent_frames: bool = Field(
+        True, description="vocode only a chunk's frames that can sound (Kokoro int8 on ONNX Runtime): the leading "
+                          "pad's and closing pause's silent frames are zeros, not vocoder work",
+    )
 
 
 class ServerConfig(_Section):

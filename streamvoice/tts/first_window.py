@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from streamvoice.tts.sound_frames import place
 from streamvoice.tts.vocoder_windows import FRAME_SAMPLES, SAMPLE_RATE, Prosody, Window, WindowedVocoder, WindowStitcher
 
 # Contexts: ``bench.tts_vocoder_split --two-windows`` found 8 + 8 frames' joins as clean as 16 + 16
@@ -132,9 +133,15 @@ class FirstWindowVocoder:
         self.pace.observe(window.hi - window.lo, time.perf_counter() - started)
         return audio
 
-    def whole(self, prosody: Prosody, style: np.ndarray, run_options: object = None) -> np.ndarray:
+    def whole(self, prosody: Prosody, style: np.ndarray, run_options: object = None,
+              span: tuple[int, int] | None = None) -> np.ndarray:
+        """The whole chunk; with ``span`` (:func:`.sound_frames.sounding_span`) only those frames are
+        vocoded and the rest are zeros."""
         n = prosody.frames
-        return self.vocode(prosody, style, Window(0, n, 0, n), run_options)
+        lo, hi = span if span is not None else (0, n)
+        if (lo, hi) == (0, n):
+            return self.vocode(prosody, style, Window(0, n, 0, n), run_options)
+        return place(self.vocode(prosody, style, Window(lo, hi, lo, hi), run_options), lo, n, FRAME_SAMPLES)
 
     def plan(self, prosody: Prosody) -> tuple[Window, Window] | None:
         lead = int(prosody.durations[0]) - LEAD_HEARD_FRAMES if prosody.durations.size else 0
