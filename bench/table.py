@@ -364,7 +364,8 @@ ROWS: dict[str, tuple[Row, ...]] = {
                       f"**{sec(r.num('eager.speech_end_to_first_audio_s.p50'))}**, "
                       f"p95 {sec(r.num('plain.speech_end_to_first_audio_s.p95'))} / "
                       f"{sec(r.num('eager.speech_end_to_first_audio_s.p95'))}; "
-                      f"{r.num('eager.eager_finals'):.0f} eager finals in {r.num('eager.utterances'):.0f} turns, withdrawn "
+                      f"{r.num('eager.eager_finals'):.0f} eager finals in {r.num('eager.utterances'):.0f} turns, "
+                      f"withdrawn "
                       f"{r.num('eager.eager_withdrawn_per_100_turns'):.0f} per 100 turns"),
     ),
     "server_overhead": (
