@@ -180,13 +180,17 @@ def hidden_errors(r: Result) -> str:
     repeats = [v for k, v in r.figures.items() if k.startswith("repeats.") and isinstance(v, Mapping)]
     if not repeats:
         raise MissingFigure("asr_wer: no repeated-word clips")
-    kept = sum(v["stream"] for v in repeats)
-    offline = sum(v["offline"] for v in repeats)
+    # a word said n times and written more often is kept n times: a loop's extra copies are not kept words
+    kept = sum(min(v["stream"], v["reference"]) for v in repeats)
+    offline = sum(min(v["offline"], v["reference"]) for v in repeats)
     said = sum(v["reference"] for v in repeats)
+    extra = (sum(max(0, v["stream"] - v["reference"]) for v in repeats),
+             sum(max(0, v["offline"] - v["reference"]) for v in repeats))
     return (f"words in a non-Latin script {r.num('foreign_script_words_stream'):.0f} vs "
             f"{r.num('foreign_script_words_offline'):.0f}; finals not in English "
             f"{r.num('stream_finals_not_english'):.0f}; phrases doubled by streaming only "
-            f"{r.num('doubled_phrases_stream_only'):.0f}; repeated words kept {kept} vs {offline} of {said}")
+            f"{r.num('doubled_phrases_stream_only'):.0f}; repeated words kept {kept} vs {offline} of {said} "
+            f"(written more often than said: {extra[0]} vs {extra[1]})")
 
 
 def ttfa_key(r: Result, rate: str, window: str = "0") -> str:
