@@ -20,7 +20,7 @@ back to back, which gives the whole graph's samples exactly.
 each chunk only over the frames that can sound (:mod:`streamvoice.tts.sound_frames`): the leading
 pad's and the closing pause's silent frames come back as zeros without vocoder work. Back to back
 in ``bench.tts_ttfa`` (8 replies per rate, 2 cores): first audio p50 0.63 -> 0.52 s at 15 words/s,
-0.56 -> 0.46 s at 50 words/s; ``bench.tts_roundtrip`` heard the same words wrong streamed (4 of 521).
+0.56 -> 0.46 s at 50 words/s; ``bench.tts_roundtrip`` heard the same words wrong streamed (4 of 520).
 """
 
 from __future__ import annotations
