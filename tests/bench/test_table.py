@@ -119,3 +119,14 @@ def test_a_row_that_breaks_is_left_out_but_check_fails(tmp_path: Path, capsys: p
     readme.write_text(f"{table.START}\n{table.HEADER}\n{table.END}\n")
     assert table.main(["--results", str(tmp_path), "--readme", str(readme), "--check"]) == 1
     assert "fix the row" in capsys.readouterr().err
+
+
+def test_repeated_words_are_counted_at_most_as_often_as_said() -> None:
+    figures = {
+        "foreign_script_words_stream": 0, "foreign_script_words_offline": 0, "stream_finals_not_english": 0,
+        "doubled_phrases_stream_only": 0,
+        "repeats.zero": {"word": "zero", "reference": 12, "offline": 223, "stream": 11},
+        "repeats.two": {"word": "two", "reference": 10, "offline": 8, "stream": 10},
+    }
+    text = table.hidden_errors(table.Result("asr_wer", {"figures": figures}))
+    assert text.endswith("repeated words kept 21 vs 20 of 22 (written more often than said: 0 vs 211)")
