@@ -87,9 +87,45 @@ def test_a_reply_opener_with_a_comma_is_said_alone() -> None:
     seg = Segmenter()
     text = "Sure, I can help you with that right away."
     pushed = [seg.push(w + " ") for w in text.split(" ")]
-    assert pushed[:2] == [[], ["Sure,"]]  # as soon as the next word shows the comma ends a clause
-    assert [c for p in pushed[2:] for c in p] + seg.finish() == ["I can help you", "with that right away."]
+    assert pushed[:1] == [["Sure,"]]  # as soon as it arrives: a comma after a word ends a clause
+    assert [c for p in pushed[1:] for c in p] + seg.finish() == ["I can help you", "with that right away."]
     assert Segmenter(first_clause_min_words=2).push("Sure, I can ") == []  # the former rule, kept as an option
+
+
+@pytest.mark.parametrize(
+    ("deltas", "first"),
+    [
+        (["Sure", ","], "Sure,"),  # an LLM's tokens: the comma alone, no space yet
+        (["Well", ";"], "Well;"),
+        (["Sure", ".", " "], "Sure."),  # a period once a space shows the word is whole
+        (["Really", "?"], "Really?"),
+        (["Great", "!"], "Great!"),
+        (["Yes", ",\"", " "], 'Yes,"'),  # closing quotes stay with the mark
+    ],
+)
+def test_a_first_chunk_ends_on_the_mark_that_arrives_last(deltas: list[str], first: str) -> None:
+    """The next word used to be waited for (a token of the LLM, 67 ms of text typed at 15 words/s)."""
+    seg = Segmenter()
+    out = [c for d in deltas for c in seg.push(d)]
+    assert out == [first]
+    assert seg.push("I can help. ") == []  # the next chunk is cut as before
+
+
+@pytest.mark.parametrize(
+    "deltas",
+    [
+        ["For 1", ","],  # 1,000 may follow
+        ["Pi is 3", "."],  # 3.14 may follow
+        ["Visit www", "."],  # no space: www.example.com may follow
+        ["Dr", ". "],  # a name follows
+        ["Ask J", ". "],  # an initial
+        ["e.g", ". "],
+        ["He said \"Stop", ". "],  # inside quotes: the quote ends the sentence
+    ],
+)
+def test_a_mark_at_the_end_that_may_go_on_waits(deltas: list[str]) -> None:
+    seg = Segmenter()
+    assert [c for d in deltas for c in seg.push(d)] == []
 
 
 def test_first_chunk_without_punctuation_is_cut_after_max_words() -> None:
