@@ -96,7 +96,7 @@ class Utterance:
     reply_sent_wall: float | None = None
     first_audio_wall: float | None = None
     reply_done: bool = False
-    eager_final_wall: float | None = None  # the first eager final of the utterance, if any
+    eager_final_wall: float | None = None  # the utterance's latest eager final (the one its reply answers)
 
 
 @dataclass(slots=True)
@@ -127,6 +127,8 @@ def loop_samples(run: ClipRun, clock: CaptureClock) -> list[dict[str, float]]:
                   "speech_end_to_first_audio_s": u.first_audio_wall - spoken}
         if u.server_latency_s is not None:
             sample["server_reported_final_latency_s"] = u.server_latency_s
+        if u.eager_final_wall is not None:
+            sample["speech_end_to_eager_final_s"] = u.eager_final_wall - spoken
         out.append(sample)
     return out
 
@@ -236,7 +238,7 @@ async def run_clip(url: str, name: str, audio: np.ndarray, *, language: str, min
                 elif isinstance(msg, Final) and msg.eager:
                     run.eager_finals += 1
                     u = run.utterances.setdefault(msg.utterance, Utterance(msg.utterance))
-                    u.eager_final_wall = u.eager_final_wall or now
+                    u.eager_final_wall = now
                 elif isinstance(msg, TurnResumed):
                     run.resumed += 1
                 elif isinstance(msg, Final):
@@ -414,6 +416,10 @@ def _figures(runs: Runs) -> tuple[dict[str, Any], dict[str, list[float]]]:
     # the server's own final latency_ms, for comparison with what the client measured
     figures["server_reported_final_latency_s"] = summary_stats(
         [s["server_reported_final_latency_s"] for s in per if "server_reported_final_latency_s" in s])
+    eager = [s["speech_end_to_eager_final_s"] for s in per if "speech_end_to_eager_final_s" in s]
+    if eager:
+        samples["speech_end_to_eager_final_s"] = eager
+        figures["speech_end_to_eager_final_s"] = summary_stats(eager)
     figures["replies"] = len(per)
     turns = sum(len(r.utterances) for r, _ in runs)
     figures["utterances"] = turns
@@ -429,7 +435,9 @@ def _figures(runs: Runs) -> tuple[dict[str, Any], dict[str, list[float]]]:
 
 
 def _describe(run: ClipRun, clock: CaptureClock) -> str:
-    parts = [f"{s['speech_end_to_first_audio_s']:.2f} s" for s in loop_samples(run, clock)]
+    parts = [f"{s['speech_end_to_first_audio_s']:.2f} s"
+             + (f" (eager final {s['speech_end_to_eager_final_s']:.2f} s)" if "speech_end_to_eager_final_s" in s
+                else "") for s in loop_samples(run, clock)]
     extra = (" TIMED OUT" if run.timed_out else "") + (f" errors: {run.errors}" if run.errors else "")
     return f"end of speech → first audio {', '.join(parts) or 'none'}{extra}"
 

@@ -63,6 +63,12 @@ _MIN_COMMIT_AUDIO_S = 1.5
 # bounded. Without it continuous speech went undecoded until the 15 s window filled; the lag passed
 # max_asr_lag_ms and audio was dropped for a minute (bench.asr_busy, the long-form reading).
 _COMMIT_INTERVAL_S = 3.0
+# With an eager end of turn, the final's decode in the pause starts after half the eager silence
+# (not the whole hangover), so its result is there when the eager final is due: the decode takes
+# 0.1-0.3 s on two cores, and waiting 200 ms before it put eager finals 0.34-0.59 s after the end
+# of speech (bench.voice_loop --agent llm). It still hears at least this much after the speech:
+# a final keeps no word starting later than _AFTER_SPEECH_S after it anyway.
+_EAGER_MIN_TAIL_MS = 120
 
 
 class RecognizerStream:
@@ -208,7 +214,7 @@ class RecognizerStream:
             now - u.window_start_s >= self.options.window_s and now - u.decoded_until_s >= _MIN_DECODE_S
         )
         due = due or (u.eager == "due" and self._eager_request is None)
-        if not due:
+        if not due or self._pause_decode_soon():
             return None
         self._choose_carry(u)
         u.slide(now, self.options.window_s, self.options.overlap_s)
@@ -308,10 +314,21 @@ class RecognizerStream:
                 u.early = None  # speech came back: a decode in flight is dropped when it returns
             return
         wait_ms = max(self.options.hangover_ms, self.options.end_of_speech_ms - self.options.final_lookahead_ms)
+        if 0 < self.options.eager_ms < self.options.end_of_speech_ms:
+            wait_ms = min(wait_ms, max(_EAGER_MIN_TAIL_MS, self.options.eager_ms // 2))
         if self._vad.silence_ms < wait_ms or voiced_end <= u.start_s:
             return
         end = min(self.audio_time_s, voiced_end + self.options.hangover_ms / 1000.0)
         u.early = EarlyFinal(speech_end_s=voiced_end, end_s=end)
+
+    def _pause_decode_soon(self) -> bool:
+        """With an eager end of turn, no partial starts in the last moments before the pause's
+        final decode is due: that decode would wait behind it (LJ001-0020: a partial started 110 ms
+        into the pause put the eager final 0.17 s later). Speech coming back makes one due at once."""
+        eager_ms = self.options.eager_ms
+        if not 0 < eager_ms < self.options.end_of_speech_ms or self.options.final_lookahead_ms <= 0:
+            return False
+        return self._vad.silence_ms >= max(_EAGER_MIN_TAIL_MS, eager_ms // 2) // 2
 
     def _apply_early(self, u: Utterance, words: list[Word], prefixed: bool) -> list[AsrEvent]:
         early = u.early
@@ -322,7 +339,7 @@ class RecognizerStream:
         if u is self._active:
             return self._eager_from_early()  # held until the end of speech is declared
         u.early = None
-        if (u.speech_end_s, u.end_s) != (early.speech_end_s, early.end_s):
+        if not _heard_this_end(early, u):
             return []  # it ended elsewhere (a cut, audio_end): the usual final decode follows
         if early.short:
             u.first_final = early.words  # stays ended: the retry is the next request
@@ -385,7 +402,7 @@ class RecognizerStream:
         self._active = None
         ended = SpeechEnded(u.id, round(max(speech_end_s, u.start_s), 3))
         early = u.early
-        if early is not None and (early.speech_end_s, early.end_s) != (u.speech_end_s, u.end_s):
+        if early is not None and not _heard_this_end(early, u):
             u.early = early = None  # it heard other audio than this end: decode the final anew
         if early is not None and early.words is not None:
             u.early = None
@@ -500,6 +517,17 @@ class RecognizerStream:
             keep.append(self._active.window_start_s - (CARRY_S if self._active.carry is None else 0.0))
         horizon = min(keep) if keep else self.audio_time_s - (CARRY_S + 1.0)  # a carry's audio
         self._buf.trim_before(max(0.0, horizon - 0.05))
+
+
+def _heard_this_end(early: EarlyFinal, u: Utterance) -> bool:
+    """Is the decode started in the pause the final of ``u`` as it ended? The same speech end,
+    and the same audio; or, after silence (words after the speech are dropped either way), an
+    eager decode's shorter tail (``_EAGER_MIN_TAIL_MS`` of the ``hangover_ms``)."""
+    if early.speech_end_s != u.speech_end_s:
+        return False
+    if early.end_s == u.end_s:
+        return True
+    return u.reason == "silence" and u.end_s is not None and early.end_s < u.end_s
 
 
 def _final_words(words: list[Word], until_s: float | None) -> list[Word]:

@@ -204,15 +204,20 @@ def test_the_final_decode_hears_more_context_than_partials(speech: np.ndarray) -
     assert finals[-1].prefix  # the committed words inside it are forced, not decoded again
 
 
-def _finals_and_requests(audio: np.ndarray, lookahead_ms: int) -> tuple[list[Final], list[tuple[str, float]], float]:
-    """Finals, (kind, audio time when requested) per decode, and the first SpeechEnded's time."""
-    stream = RecognizerStream(StreamOptions(language="en", final_lookahead_ms=lookahead_ms))
+def _finals_and_requests(audio: np.ndarray, lookahead_ms: int, eager_ms: int = 0,
+                         heard: list[float] | None = None, interval_ms: int = 500) -> tuple[list[Final], list[tuple[str, float]], float]:
+    """Finals, (kind, audio time when requested) per decode, and the first SpeechEnded's time
+    (``heard``: each final decode's audio end is appended)."""
+    stream = RecognizerStream(StreamOptions(language="en", final_lookahead_ms=lookahead_ms, eager_ms=eager_ms,
+                                            partial_interval_ms=interval_ms))
     backend = FakeBackend()
     asked: list[tuple[str, float]] = []
     decode = backend.decode
 
     def recording(request: DecodeRequest) -> DecodeResult:
         asked.append((request.kind, stream.audio_time_s))
+        if heard is not None and request.kind == "final":
+            heard.append(request.offset_s + len(request.audio) / 16000)
         return decode(request)
 
     backend.decode = recording  # type: ignore[method-assign]
@@ -250,6 +255,30 @@ def test_an_eager_final_in_the_pause_is_the_final_to_come(speech: np.ndarray) ->
     ended = next(i for i, e in enumerate(events) if isinstance(e, SpeechEnded))
     assert eager and eager[-1] < ended < final
     assert events[eager[-1]].text == events[final].text  # type: ignore[attr-defined]
+
+
+def test_with_an_eager_end_of_turn_the_pause_decode_starts_sooner_and_is_the_final(speech: np.ndarray) -> None:
+    """Eager finals came 0.34-0.59 s after the speech when this decode waited for the whole
+    200 ms hangover; it starts after half the eager silence (120 ms here) and is still the final."""
+    heard: list[float] = []
+    finals, asked, speech_end = _finals_and_requests(speech, 400, eager_ms=240, heard=heard)
+    plain, _, _ = _finals_and_requests(speech, 400)
+    assert [f.text for f in finals] == [f.text for f in plain] and finals[0].text
+    last_at = [t for kind, t in asked if kind == "final"][-1]
+    assert 0.1 <= last_at - speech_end < 0.17  # not 0.2 s
+    assert 0.1 <= heard[-1] - speech_end < 0.17  # it heard the silence so far, not the hangover to come
+    after = [kind for kind, t in asked if t > speech_end]
+    assert after.count("final") == 1  # no second decode when the speech end was declared
+
+
+@pytest.mark.parametrize("eager_ms", [0, 240])
+def test_no_partial_holds_up_the_eager_decode_in_a_pause(speech: np.ndarray, eager_ms: int) -> None:
+    """Partials due every 60 ms: without an eager end of turn they go on into the pause; with one,
+    none starts from 60 ms of silence until the pause's final decode (at 120 ms)."""
+    _, asked, speech_end = _finals_and_requests(speech, 400, eager_ms=eager_ms, interval_ms=60)
+    final_at = next(t for kind, t in asked if kind == "final" and t > speech_end)
+    late = [t for kind, t in asked if kind == "partial" and speech_end + 0.065 <= t < final_at]
+    assert bool(late) == (eager_ms == 0), late
 
 
 def test_without_partials_continuous_speech_is_still_decoded_so_the_lag_stays_bounded(data_dir: Path) -> None:
