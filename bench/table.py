@@ -370,7 +370,12 @@ ROWS: dict[str, tuple[Row, ...]] = {
                       f"{sec(r.num('eager.speech_end_to_first_audio_s.p95'))}; "
                       f"{r.num('eager.eager_finals'):.0f} eager finals in {r.num('eager.utterances'):.0f} turns, "
                       f"withdrawn "
-                      f"{r.num('eager.eager_withdrawn_per_100_turns'):.0f} per 100 turns"),
+                      f"{r.num('eager.eager_withdrawn_per_100_turns'):.0f} per 100 turns; speech end → eager final "
+                      f"p50 {sec(r.num('eager.speech_end_to_eager_final_s.p50'))}; over WebRTC, same run: p50 "
+                      f"{sec(r.num('plain_webrtc.speech_end_to_first_audio_s.p50'))} / "
+                      f"{sec(r.num('eager_webrtc.speech_end_to_first_audio_s.p50'))}, p95 "
+                      f"{sec(r.num('plain_webrtc.speech_end_to_first_audio_s.p95'))} / "
+                      f"{sec(r.num('eager_webrtc.speech_end_to_first_audio_s.p95'))}"),
     ),
     "server_overhead": (
         Row(lambda r: f"Server overhead, fake engine, {r.num('clients'):.0f} clients x "
