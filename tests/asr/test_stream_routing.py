@@ -204,8 +204,10 @@ def test_the_final_decode_hears_more_context_than_partials(speech: np.ndarray) -
     assert finals[-1].prefix  # the committed words inside it are forced, not decoded again
 
 
-def _finals_and_requests(audio: np.ndarray, lookahead_ms: int, eager_ms: int = 0,
-                         heard: list[float] | None = None, interval_ms: int = 500) -> tuple[list[Final], list[tuple[str, float]], float]:
+def _finals_and_requests(
+    audio: np.ndarray, lookahead_ms: int, eager_ms: int = 0, heard: list[float] | None = None,
+    interval_ms: int = 500,
+) -> tuple[list[Final], list[tuple[str, float]], float]:
     """Finals, (kind, audio time when requested) per decode, and the first SpeechEnded's time
     (``heard``: each final decode's audio end is appended)."""
     stream = RecognizerStream(StreamOptions(language="en", final_lookahead_ms=lookahead_ms, eager_ms=eager_ms,
