@@ -53,16 +53,77 @@ class MeteredBackend:
                 self.items += len(requests)
 
 
+class Ladders:
+    """The server's degradation ladder per stream (``runtime.degrade``, as ``AsrPipeline`` applies
+    it): lag = the stream's undecoded speech; level 1 slows its partials by ``SLOW_FACTOR``,
+    level 2 stops them, level 3 drops the oldest audio. Counts how long each level held."""
+
+    def __init__(self, streams: list[Any], max_lag_ms: int) -> None:
+        from streamvoice.runtime.degrade import DegradeLadder
+
+        self._streams = streams
+        self._ladders = [DegradeLadder(max_lag_ms) for _ in streams]
+        self.steps_at_level = [0, 0, 0, 0]  # stream-steps spent at each level
+        self.dropped_s = 0.0
+
+    def update(self) -> None:
+        from streamvoice.runtime.asr_pipeline import SLOW_FACTOR
+
+        for stream, ladder in zip(self._streams, self._ladders, strict=True):
+            change = ladder.update(stream.pending_audio_s * 1000.0)
+            if ladder.level >= 3:
+                self.dropped_s += stream.drop_pending(ladder.max_lag_ms / 2000.0)
+                ladder.update(stream.pending_audio_s * 1000.0)
+            if change is not None or ladder.level >= 3:
+                base = stream.options.partial_interval_ms
+                stream.set_partial_interval_ms(base * SLOW_FACTOR if ladder.level >= 1 else base)
+                stream.set_partials_enabled(ladder.level < 2)
+            self.steps_at_level[ladder.level] += 1
+
+    def figures(self) -> dict[str, Any]:
+        total = max(1, sum(self.steps_at_level))
+        return {"share_at_level": [round(n / total, 3) for n in self.steps_at_level],
+                "dropped_s": round(self.dropped_s, 2)}
+
+
+class WordLatency:
+    """Committed-word latency, as a captioning user sees it: when a word is first committed (a
+    partial's stable words, or the final) minus when it was said (its end in the audio). A
+    saturated worker decodes each stream less often; per-decode lag does not show that, this does."""
+
+    def __init__(self) -> None:
+        self.latencies: list[float] = []
+        self._counted: dict[tuple[int, int], int] = {}  # (stream, utterance) -> words already committed
+
+    def observe(self, stream: int, events: list[Any], now_s: float) -> None:
+        from streamvoice.asr.events import Final, Partial
+
+        for e in events:
+            if isinstance(e, Partial):
+                words = e.words[: e.stable_count]
+            elif isinstance(e, Final):  # (an EagerFinal is another class: not counted)
+                words = e.words
+            else:
+                continue
+            key = (stream, e.utterance)
+            done = self._counted.get(key, 0)
+            self.latencies.extend(now_s - w.end_s for w in words[done:])
+            self._counted[key] = max(done, len(words))
+
+
 async def run_level_engine(backend: Any, options: Any, clips: list[np.ndarray], *, mode: str, max_batch: int,
-                           chunk_ms: int = 20) -> dict[str, Any]:
-    """Feed ``len(clips)`` streams at real time through a fresh Engine; returns the level's raw figures."""
+                           chunk_ms: int = 20, max_lag_ms: int = 6000) -> dict[str, Any]:
+    """Feed ``len(clips)`` streams at real time through a fresh Engine; returns the level's raw figures.
+    ``laddered``: one decode at a time, each stream under the server's degradation ladder."""
     from streamvoice.asr.stream import RecognizerStream
     from streamvoice.engine.engine import Engine
 
     metered = MeteredBackend(backend)
-    engine = Engine(metered, asr_max_batch=1 if mode == "sequential" else max_batch)
+    engine = Engine(metered, asr_max_batch=max_batch if mode == "batched" else 1)
     await engine.start()
     streams = [RecognizerStream(options, stream_id=f"s{i}") for i in range(len(clips))]
+    ladders = Ladders(streams, max_lag_ms) if mode == "laddered" else None
+    words = WordLatency()
     step = SAMPLE_RATE * chunk_ms // 1000
     total = min(len(c) for c in clips)
     lags: list[float] = []
@@ -80,13 +141,16 @@ async def run_level_engine(backend: Any, options: Any, clips: list[np.ndarray], 
             wait = t0 + fed / SAMPLE_RATE - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
-            for stream, clip in zip(streams, clips, strict=True):
-                stream.push_audio(clip[fed : fed + step])
+            now_s = time.monotonic() - t0  # audio time fed is wall time since t0 (real-time pacing)
+            for i, (stream, clip) in enumerate(zip(streams, clips, strict=True)):
+                words.observe(i, stream.push_audio(clip[fed : fed + step]), now_s)
+            if ladders is not None:
+                ladders.update()
             for i, task in list(pending.items()):
                 if task.done():
                     del pending[i]
                     request, result, at_s = task.result()
-                    streams[i].apply(request, result)
+                    words.observe(i, streams[i].apply(request, result), now_s)
                     lag = at_s - (request.offset_s + len(request.audio) / SAMPLE_RATE)
                     lags.append(lag)
                     if request.kind == "final":
@@ -101,4 +165,5 @@ async def run_level_engine(backend: Any, options: Any, clips: list[np.ndarray], 
         await asyncio.to_thread(engine.close)  # joins the worker after the batch in flight
     return {"wall_s": time.monotonic() - t0, "cpu_s": time.process_time() - cpu0, "busy_s": metered.busy_s,
             "decodes": metered.items, "batches": metered.batches, "lags": lags, "final_lags": final_lags,
-            "audio_s": len(clips) * total / SAMPLE_RATE}
+            "audio_s": len(clips) * total / SAMPLE_RATE, "ladder": ladders.figures() if ladders else None,
+            "word_latencies": words.latencies}

@@ -119,6 +119,26 @@ def at_least(r: Result, mode: str) -> str:
         return ""
 
 
+def laddered(r: Result) -> str:
+    """asr_capacity's laddered arm, where the run has one: streams held under the degradation ladder."""
+    try:
+        n = r.num("capacity.laddered")
+    except MissingFigure:
+        return ""
+    return (f"; {at_least(r, 'laddered')}{n:.0f} under the server's degradation ladder (one decode at a time, "
+            "a stream's partials 3x slower past a quarter of `max_asr_lag_ms` of undecoded speech, no audio dropped)")
+
+
+def word_capacity(r: Result) -> str:
+    """asr_capacity's second capacity, where the run has it: committed words on time as well."""
+    try:
+        caps, limit = r["capacity_word_latency"], r.num("max_word_latency_s")
+    except MissingFigure:
+        return ""
+    arms = ", ".join(f"{caps[m]} {m}" for m in ("sequential", "batched", "laddered") if m in caps)
+    return f". With committed words p95 ≤ {limit:g} s as well (what a captioning user sees): **{arms}**"
+
+
 def rss_growth(r: Result, phase: str) -> str:
     """Server RSS change over one reliability phase (the JSON holds percent already)."""
     return f"{r.num(f'rss.{phase}.growth_pct'):+.2f} %"
@@ -277,7 +297,7 @@ ROWS: dict[str, tuple[Row, ...]] = {
         Row(lambda r: f"Concurrent real-time streams before p95 lag > {r.setting('max_lag_s'):g} s",
             lambda r: f"**{at_least(r, 'sequential')}{r.num('capacity.sequential'):.0f}** one decode at a time; "
                       f"{at_least(r, 'batched')}{r.num('capacity.batched'):.0f} with cross-session batching "
-                      f"(max {r.setting('max_batch')})"),
+                      f"(max {r.setting('max_batch')}){laddered(r)}{word_capacity(r)}"),
     ),
     "asr_batching": (
         Row(lambda r: f"Cross-session batching, raw decode of N {r.setting('seconds'):g} s windows",
