@@ -59,16 +59,16 @@ class Ladders:
     level 2 stops them, level 3 drops the oldest audio. Counts how long each level held."""
 
     def __init__(self, streams: list[Any], max_lag_ms: int) -> None:
+        from streamvoice.runtime.asr_pipeline import SLOW_FACTOR
         from streamvoice.runtime.degrade import DegradeLadder
 
+        self._slow_factor = SLOW_FACTOR
         self._streams = streams
         self._ladders = [DegradeLadder(max_lag_ms) for _ in streams]
         self.steps_at_level = [0, 0, 0, 0]  # stream-steps spent at each level
         self.dropped_s = 0.0
 
     def update(self) -> None:
-        from streamvoice.runtime.asr_pipeline import SLOW_FACTOR
-
         for stream, ladder in zip(self._streams, self._ladders, strict=True):
             change = ladder.update(stream.pending_audio_s * 1000.0)
             if ladder.level >= 3:
@@ -76,7 +76,7 @@ class Ladders:
                 ladder.update(stream.pending_audio_s * 1000.0)
             if change is not None or ladder.level >= 3:
                 base = stream.options.partial_interval_ms
-                stream.set_partial_interval_ms(base * SLOW_FACTOR if ladder.level >= 1 else base)
+                stream.set_partial_interval_ms(base * self._slow_factor if ladder.level >= 1 else base)
                 stream.set_partials_enabled(ladder.level < 2)
             self.steps_at_level[ladder.level] += 1
 
@@ -92,16 +92,17 @@ class WordLatency:
     saturated worker decodes each stream less often; per-decode lag does not show that, this does."""
 
     def __init__(self) -> None:
+        from streamvoice.asr.events import Final, Partial
+
+        self._final, self._partial = Final, Partial
         self.latencies: list[float] = []
         self._counted: dict[tuple[int, int], int] = {}  # (stream, utterance) -> words already committed
 
     def observe(self, stream: int, events: list[Any], now_s: float) -> None:
-        from streamvoice.asr.events import Final, Partial
-
         for e in events:
-            if isinstance(e, Partial):
+            if isinstance(e, self._partial):
                 words = e.words[: e.stable_count]
-            elif isinstance(e, Final):  # (an EagerFinal is another class: not counted)
+            elif isinstance(e, self._final):  # (an EagerFinal is another class: not counted)
                 words = e.words
             else:
                 continue

@@ -314,21 +314,28 @@ class RecognizerStream:
                 u.early = None  # speech came back: a decode in flight is dropped when it returns
             return
         wait_ms = max(self.options.hangover_ms, self.options.end_of_speech_ms - self.options.final_lookahead_ms)
-        if 0 < self.options.eager_ms < self.options.end_of_speech_ms:
-            wait_ms = min(wait_ms, max(_EAGER_MIN_TAIL_MS, self.options.eager_ms // 2))
+        eager_wait_ms = self._eager_decode_ms()
+        if eager_wait_ms is not None:
+            wait_ms = min(wait_ms, eager_wait_ms)
         if self._vad.silence_ms < wait_ms or voiced_end <= u.start_s:
             return
         end = min(self.audio_time_s, voiced_end + self.options.hangover_ms / 1000.0)
         u.early = EarlyFinal(speech_end_s=voiced_end, end_s=end)
 
+    def _eager_decode_ms(self) -> int | None:
+        """With an eager end of turn, the silence after which the pause's final decode starts
+        (``_EAGER_MIN_TAIL_MS``); None without one, or without decodes in the pause."""
+        eager_ms = self.options.eager_ms
+        if not 0 < eager_ms < self.options.end_of_speech_ms or self.options.final_lookahead_ms <= 0:
+            return None
+        return max(_EAGER_MIN_TAIL_MS, eager_ms // 2)
+
     def _pause_decode_soon(self) -> bool:
         """With an eager end of turn, no partial starts in the last moments before the pause's
         final decode is due: that decode would wait behind it (LJ001-0020: a partial started 110 ms
         into the pause put the eager final 0.17 s later). Speech coming back makes one due at once."""
-        eager_ms = self.options.eager_ms
-        if not 0 < eager_ms < self.options.end_of_speech_ms or self.options.final_lookahead_ms <= 0:
-            return False
-        return self._vad.silence_ms >= max(_EAGER_MIN_TAIL_MS, eager_ms // 2) // 2
+        wait_ms = self._eager_decode_ms()
+        return wait_ms is not None and self._vad.silence_ms >= wait_ms // 2
 
     def _apply_early(self, u: Utterance, words: list[Word], prefixed: bool) -> list[AsrEvent]:
         early = u.early
