@@ -55,14 +55,14 @@ class MeteredBackend:
 
 class Ladders:
     """The server's degradation ladder per stream (``runtime.degrade``, as ``AsrPipeline`` applies
-    it): lag = the stream's undecoded speech; level 1 slows its partials by ``SLOW_FACTOR``,
-    level 2 stops them, level 3 drops the oldest audio. Counts how long each level held."""
+    it): lag = the stream's undecoded speech; each level does what ``asr_pipeline.apply_level``
+    does in a session, and level 3 drops the oldest audio. Counts how long each level held."""
 
     def __init__(self, streams: list[Any], max_lag_ms: int) -> None:
-        from streamvoice.runtime.asr_pipeline import SLOW_FACTOR
+        from streamvoice.runtime.asr_pipeline import apply_level
         from streamvoice.runtime.degrade import DegradeLadder
 
-        self._slow_factor = SLOW_FACTOR
+        self._apply_level = apply_level
         self._streams = streams
         self._ladders = [DegradeLadder(max_lag_ms) for _ in streams]
         self.steps_at_level = [0, 0, 0, 0]  # stream-steps spent at each level
@@ -75,9 +75,7 @@ class Ladders:
                 self.dropped_s += stream.drop_pending(ladder.max_lag_ms / 2000.0)
                 ladder.update(stream.pending_audio_s * 1000.0)
             if change is not None or ladder.level >= 3:
-                base = stream.options.partial_interval_ms
-                stream.set_partial_interval_ms(base * self._slow_factor if ladder.level >= 1 else base)
-                stream.set_partials_enabled(ladder.level < 2)
+                self._apply_level(stream, ladder.level)
             self.steps_at_level[ladder.level] += 1
 
     def figures(self) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from streamvoice.asr import events as ev
 from streamvoice.asr.backend import ASR_SAMPLE_RATE
 from streamvoice.asr.options import StreamOptions
 from streamvoice.asr.reconfigure import ReconfigurableStream
+from streamvoice.asr.stream import RecognizerStream
 from streamvoice.audio.resample import Resampler
 from streamvoice.capabilities import Capabilities
 from streamvoice.engine.engine import SpeechEngine
@@ -333,9 +334,7 @@ class AsrPipeline:
             self._announce(FlowChange(self._ladder.level, int(self.lag_ms)))
 
     def _apply_level(self, level: int) -> None:
-        base = self.stream.options.partial_interval_ms
-        self.stream.set_partial_interval_ms(base * SLOW_FACTOR if level >= 1 else base)
-        self.stream.set_partials_enabled(self._partials_wanted and level < 2)
+        apply_level(self.stream, level, self._partials_wanted)
 
     def _announce(self, change: FlowChange) -> None:
         """A flow message: the level and lag now, and all audio dropped since the last one (PROTOCOL 8.3:
@@ -356,3 +355,11 @@ def _heard(hyp: ev.Partial | ev.EagerFinal | ev.Final, held: list[ev.AsrEvent]) 
         lo = hyp.start_s if start is None else min(start, hyp.start_s)
         hi = max(lo, hyp.end_s)
     return [HeardWord(word, lo, hi) for word in hyp.text.split()]
+
+
+def apply_level(stream: RecognizerStream | ReconfigurableStream, level: int, partials_wanted: bool = True) -> None:
+    """What a degradation level does to a stream (``degrade.py``): level 1 slows its partials by
+    ``SLOW_FACTOR``, level 2 and up stops them. (``bench.asr_capacity``'s laddered arm calls it too.)"""
+    base = stream.options.partial_interval_ms
+    stream.set_partial_interval_ms(base * SLOW_FACTOR if level >= 1 else base)
+    stream.set_partials_enabled(partials_wanted and level < 2)
