@@ -10,6 +10,7 @@ from __future__ import annotations
 from streamvoice.asr.backend import AsrBackend
 from streamvoice.config import Config
 from streamvoice.models import require
+from streamvoice.models.blas_threads import limit_numpy_blas
 from streamvoice.models.choose import resolve
 
 ASR_BACKENDS: dict[str, str] = {
@@ -33,7 +34,11 @@ def load_mlx(config: Config, model: str) -> AsrBackend:
 
 
 def load_asr_backend(config: Config, model: str | None = None) -> AsrBackend:
-    """Load ``model`` (default ``config.asr.model``) with the configured backend; ModelError with a fix."""
+    """Load ``model`` (default ``config.asr.model``) with the configured backend; ModelError with a fix.
+
+    Keeps numpy's BLAS at one thread first (:mod:`streamvoice.models.blas_threads`: its spinning
+    threads took a core from the decodes)."""
+    limit_numpy_blas()
     loader = resolve(ASR_BACKENDS, config.asr.backend, "ASR", "--asr-backend")
     backend: AsrBackend = loader(config, model or config.asr.model)
     return backend

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from streamvoice.models.blas_threads import limit_numpy_blas
 from streamvoice.models.choose import resolve
 from streamvoice.tts.backend import TtsBackend
 
@@ -19,7 +20,10 @@ TTS_BACKENDS: dict[str, str] = {
 
 
 def load_tts_backend(config: Any) -> TtsBackend:
-    """Load ``config.tts.model`` with the configured backend (blocking; raises ModelError with a fix)."""
+    """Load ``config.tts.model`` with the configured backend (blocking; raises ModelError with a fix).
+
+    Keeps numpy's BLAS at one thread first, as the ASR loader does (:mod:`streamvoice.models.blas_threads`)."""
+    limit_numpy_blas()
     loader = resolve(TTS_BACKENDS, config.tts.backend, "TTS", "--tts-backend")
     backend: TtsBackend = loader(config)
     return backend
