@@ -16,6 +16,7 @@ does not depend on this machine's load) with every stage of the engine timed in 
 Prints CPU seconds per audio second and the share of each, and decodes per audio second by kind.
 
     python -m bench.asr_cost [--quick | --smoke] [--seconds 120] [--model whisper-base]
+                             [--partial-model whisper-tiny.en]
 """
 
 from __future__ import annotations
@@ -66,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=120.0, help="seconds of the file to run")
     parser.add_argument("--file", type=Path, default=LONGFORM)
     parser.add_argument("--model", default="whisper-base")
+    parser.add_argument("--partial-model", default="",
+                        help="partials on this smaller model (asr.partial_model); writes asr_cost_two_model")
     args = parser.parse_args(argv)
     seconds = 8.0 if args.smoke else 40.0 if args.quick else args.seconds
 
@@ -86,6 +89,12 @@ def main(argv: list[str] | None = None) -> int:
     cpu: dict[str, float] = defaultdict(float)
     decoder = backend._decoder  # the shared window decoder (streamvoice.asr.window_decoder)
     decoder.engine = _TimedEngine(decoder.engine, cpu)
+    if args.partial_model:  # both models' stages add up in the same rows
+        from streamvoice.asr.two_model import TwoModelBackend
+
+        small = load_asr_backend(config, args.partial_model)
+        small._decoder.engine = _TimedEngine(small._decoder.engine, cpu)
+        backend = TwoModelBackend(backend, small)
     stream = RecognizerStream(StreamOptions.from_config(config.asr))
     kinds: Counter[str] = Counter()
     decode_cpu = stream_cpu = 0.0
@@ -100,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
         stream_cpu += time.process_time() - started
         while (request := stream.next_request()) is not None:
             kinds[request.kind] += 1
+            if args.partial_model and backend.takes(request):
+                kinds[f"{request.kind} on {args.partial_model}"] += 1
             started = time.process_time()
             result = backend.decode(request)
             decode_cpu += time.process_time() - started
@@ -116,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     parts["decode other"] = max(0.0, decode_cpu - sum(parts.values()))
     parts["stream (VAD, buffer, agreement)"] = stream_cpu
     total = decode_cpu + stream_cpu
-    decodes = sum(kinds.values())
+    decodes = sum(n for kind, n in kinds.items() if " on " not in kind)
     figures: dict[str, Any] = {
         "cpu_s_per_audio_s": total / audio_s,
         "per_audio_s": {name: value / audio_s for name, value in parts.items()},
@@ -130,13 +141,16 @@ def main(argv: list[str] | None = None) -> int:
             for name in parts]
     rows.append(["all", total / audio_s, 100.0, 1000 * total / max(decodes, 1)])
     rows.append(["(resample 48 -> 16 kHz, apart)", resample_cpu / audio_s, "", ""])
-    write_result("asr_cost", figures, argv=argv, settings={
-        "model": args.model, "file": args.file.name, "audio_s": round(audio_s, 1), "speed": 0,
+    name = "asr_cost_two_model" if args.partial_model else "asr_cost"  # never over the one-model figures
+    write_result(name, figures, argv=argv, module="asr_cost", settings={
+        "model": args.model, "partial_model": args.partial_model or None, "file": args.file.name,
+        "audio_s": round(audio_s, 1), "speed": 0,
         "partial_interval_ms": config.asr.partial_interval_ms, "beam_size": config.asr.beam_size,
         "partial_beam_size": config.asr.partial_beam_size,
         "threads_per_decode": config.asr.threads or "auto (1 on CPU)",
         "decodes": dict(kinds)})
-    print_table(f"CPU of one stream, {args.model}, {audio_s:.0f} s of {args.file.name} at speed 0 "
+    models = args.model + (f" (partials on {args.partial_model})" if args.partial_model else "")
+    print_table(f"CPU of one stream, {models}, {audio_s:.0f} s of {args.file.name} at speed 0 "
                 f"({decodes} decodes: {dict(kinds)})", rows,
                 ["stage", "CPU s / audio s", "share %", "CPU ms / decode"])
     return 0

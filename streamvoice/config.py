@@ -42,6 +42,10 @@ class AsrConfig(_Section):
         "auto", description="engine from streamvoice.asr.loader.ASR_BACKENDS; auto = mlx on macOS arm64, else the first"
     )
     extra_models: tuple[str, ...] = Field((), description="more ASR models loaded beside `model`; sessions choose")
+    partial_model: str = Field(
+        "", description="a smaller model for partial decodes, the session's model for finals ('' = off; partials "
+        "commit words, so its accuracy shows: bench.asr_wer --partial-model)",
+    )
     device: Literal["auto", "cpu", "cuda"] = "auto"
     compute_type: str = Field("auto", description="ctranslate2 compute type; auto = int8 on CPU, float16 on CUDA")
     threads: int = Field(

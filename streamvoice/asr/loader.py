@@ -8,6 +8,7 @@ are imported only when it is chosen.
 from __future__ import annotations
 
 from streamvoice.asr.backend import AsrBackend
+from streamvoice.asr.two_model import TwoModelBackend
 from streamvoice.config import Config
 from streamvoice.models import require
 from streamvoice.models.blas_threads import limit_numpy_blas
@@ -33,18 +34,31 @@ def load_mlx(config: Config, model: str) -> AsrBackend:
     return load_mlx_backend(require(config.models.dir, model), config.asr)
 
 
-def load_asr_backend(config: Config, model: str | None = None) -> AsrBackend:
+def load_asr_backend(config: Config, model: str | None = None, partial: AsrBackend | None = None) -> AsrBackend:
     """Load ``model`` (default ``config.asr.model``) with the configured backend; ModelError with a fix.
 
-    Keeps numpy's BLAS at one thread first (:mod:`streamvoice.models.blas_threads`: its spinning
-    threads took a core from the decodes)."""
+    With ``asr.partial_model`` set, partial decodes go to that model (``partial`` if already
+    loaded): :class:`~streamvoice.asr.two_model.TwoModelBackend`. Keeps numpy's BLAS at one thread
+    first (:mod:`streamvoice.models.blas_threads`: its spinning threads took a core from the decodes)."""
     limit_numpy_blas()
-    loader = resolve(ASR_BACKENDS, config.asr.backend, "ASR", "--asr-backend")
-    backend: AsrBackend = loader(config, model or config.asr.model)
-    return backend
+    name = model or config.asr.model
+    backend = _load_one(config, name)
+    small = config.asr.partial_model
+    if not small or small == name:
+        return backend
+    return TwoModelBackend(backend, partial or _load_one(config, small))
 
 
 def load_asr_backends(config: Config) -> dict[str, AsrBackend]:
-    """``asr.model`` and every ``asr.extra_models``, by name: the models sessions may choose from."""
+    """``asr.model`` and every ``asr.extra_models``, by name: the models sessions may choose from
+    (one ``asr.partial_model``, loaded once, serves them all)."""
     names = dict.fromkeys((config.asr.model, *config.asr.extra_models))
-    return {name: load_asr_backend(config, name) for name in names}
+    small = config.asr.partial_model
+    partial = _load_one(config, small) if small else None
+    return {name: load_asr_backend(config, name, partial) for name in names}
+
+
+def _load_one(config: Config, model: str) -> AsrBackend:
+    loader = resolve(ASR_BACKENDS, config.asr.backend, "ASR", "--asr-backend")
+    backend: AsrBackend = loader(config, model)
+    return backend
