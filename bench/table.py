@@ -283,6 +283,12 @@ ROWS: dict[str, tuple[Row, ...]] = {
                       f"**{r.num('compute_s_per_audio_s_stream'):.2f} vs "
                       f"{r.num('compute_s_per_audio_s_stream_full'):.2f} s per audio s**"),
     ),
+    "asr_wer_two_model": (
+        Row(lambda r: f"Two-model option (`asr.partial_model`): partials on {r.setting('partial_model')}, finals on "
+                      f"{r.setting('model')}, same clips ({count(r.num('reference_words'))} words)",
+            lambda r: f"{pct(r.num('wer_stream'))} streaming vs {pct(r.num('wer_offline'))} offline (ratio "
+                      f"{r.num('ratio_stream_vs_offline'):.2f}); per folder {wer_per_folder(r)}"),
+    ),
     "asr_latency": (
         Row(lambda r: f"Word latency at real time (long-form, {r.num('audio_s'):.0f} s, {r.num('words'):.0f} words)",
             lambda r: f"p50 **{sec(r.num('word_latency_p50_s'))}**, p95 **{sec(r.num('word_latency_p95_s'))}**"),
@@ -314,6 +320,12 @@ ROWS: dict[str, tuple[Row, ...]] = {
                       f"the decode {r.num('per_audio_s.decode other'):.3f}, VAD and stream "
                       f"{r.num('per_audio_s.stream (VAD, buffer, agreement)'):.3f}; resampling 48 kHz input "
                       f"{r.num('resample_48k_cpu_s_per_audio_s'):.4f}"),
+    ),
+    "asr_cost_two_model": (
+        Row(lambda r: f"Same, partials on {r.setting('partial_model')} (two-model option)",
+            lambda r: f"{r.num('cpu_s_per_audio_s'):.2f} CPU s per audio s: decoder "
+                      f"{r.num('per_audio_s.generate'):.2f}, encoder {r.num('per_audio_s.encode'):.2f}, "
+                      f"word alignment {r.num('per_audio_s.align'):.2f}"),
     ),
     "asr_busy": (
         Row(lambda r: f"Word latency through the server with {busy_count(r)} other "
