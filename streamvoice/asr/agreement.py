@@ -20,7 +20,7 @@ from streamvoice.asr.events import Word
 from streamvoice.asr.merge import word_key
 
 _NUMBER = re.compile(r"^\W*\d")  # "14", "$14", "(14" (not "w2")
-UNSURE_P = 0.9  # a word the decoder gave less than this probability ...
+UNSURE_P = 0.5  # a word the decoder gave less than this probability ...
 UNSURE_EXTRA_S = 0.5  # ... needs this much more audio after it before it is committed
 
 

@@ -78,7 +78,7 @@ def test_local_agreement_gives_a_doubted_word_more_audio_before_committing_it() 
     la.insert(doubted)
     assert [w.word for w in la.insert(doubted, until_s=1.2)] == ["in"]  # 0.3 s after "there": too soon
     assert [w.word for w in la.insert(doubted[1:], until_s=1.6)] == ["there", "own"]  # 0.7 s after it
-    sure = [Word("in", 0.0, 0.4, 0.95), Word("their", 0.5, 0.9, 0.95)]
+    sure = [Word("in", 0.0, 0.4, 0.9), Word("their", 0.5, 0.9, 0.8)]
     la = LocalAgreement()
     la.insert(sure)
     assert [w.word for w in la.insert(sure, until_s=1.2)] == ["in", "their"]
