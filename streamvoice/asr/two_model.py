@@ -14,6 +14,8 @@ model. Layer 2: synchronous, like every backend.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from streamvoice.asr.backend import AsrBackend, DecodeRequest, DecodeResult
 from streamvoice.capabilities import Capabilities
 
@@ -31,9 +33,7 @@ class TwoModelBackend:
     def capabilities(self) -> Capabilities:
         """The main model's, with the calls both can run at once."""
         caps = self.main.capabilities
-        return Capabilities(sample_rate=caps.sample_rate, abortable=caps.abortable, voices=caps.voices,
-                            languages=caps.languages, word_timings=caps.word_timings,
-                            parallel=min(caps.parallel, self.partial.capabilities.parallel))
+        return replace(caps, parallel=min(caps.parallel, self.partial.capabilities.parallel))
 
     def takes(self, request: DecodeRequest) -> bool:
         """Does this request go to the small model?"""
@@ -53,8 +53,9 @@ class TwoModelBackend:
 
     def decode_batch(self, requests: list[DecodeRequest]) -> list[DecodeResult]:
         """Each model decodes its share in one batch; results come back in the requests' order."""
-        small = [i for i, r in enumerate(requests) if self.takes(r)]
-        large = [i for i in range(len(requests)) if i not in set(small)]
+        to_small = [self.takes(r) for r in requests]
+        small = [i for i, yes in enumerate(to_small) if yes]
+        large = [i for i, yes in enumerate(to_small) if not yes]
         results: list[DecodeResult | None] = [None] * len(requests)
         for backend, idx in ((self.partial, small), (self.main, large)):
             if idx:
